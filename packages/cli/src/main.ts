@@ -1,0 +1,34 @@
+/**
+ * The `fleetgate` command line. Each command lives in src/commands/; this file only wires them.
+ * Exit codes: 0 success, 1 failure (e.g. audit verification found a discrepancy), 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { auditVerifyCommand } from './commands/audit-verify.ts';
+import { demoCommand } from './commands/demo.ts';
+import { initCommand } from './commands/init.ts';
+import { serveCommand } from './commands/serve.ts';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number): void => {
+    exitCode = code;
+  };
+  const program = new Command('fleetgate')
+    .description('fleetgate: the authenticated, audited gateway between TMS partners and autonomous truck fleets')
+    .exitOverride()
+    .showHelpAfterError();
+  program.addCommand(initCommand(setExit));
+  program.addCommand(serveCommand(setExit));
+  program.addCommand(demoCommand(setExit));
+  const audit = new Command('audit').description('the tamper-evident audit log');
+  audit.addCommand(auditVerifyCommand(setExit));
+  program.addCommand(audit);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    console.error(`fleetgate: ${(error as Error).message}`);
+    return 1;
+  }
+  return exitCode;
+}

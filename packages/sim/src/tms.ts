@@ -1,0 +1,165 @@
+/**
+ * A simulated TMS (a shipper's or broker's system) tendering loads to the fleet over mTLS with its
+ * partner certificate. Its mix is realistic on purpose: most tenders on lanes the fleet serves, some on
+ * lanes it does not, some hazmat or overweight — so the gateway's decisions and reason codes show.
+ */
+import { Agent, request } from 'node:https';
+import { HUBS } from './geo.ts';
+
+export interface PartnerCredentials {
+  /** PEM chain (leaf + intermediate), PEM private key, PEM trust bundle. */
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export interface TenderBody {
+  reference: string;
+  origin: string;
+  destination: string;
+  equipment: 'dry_van' | 'reefer' | 'flatbed' | 'tanker';
+  weightKg: number;
+  hazmat: boolean;
+  pickupWindow: { start: string; end: string };
+  deliverBy: string;
+}
+
+export interface TenderResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface TmsStats {
+  sent: number;
+  accepted: number;
+  declined: number;
+  failed: number;
+}
+
+const LANES = [
+  [HUBS.dallas, HUBS.houston],
+  [HUBS.houston, HUBS.dallas],
+  [HUBS.fortWorth, HUBS.elPaso],
+  [HUBS.elPaso, HUBS.fortWorth],
+  [HUBS.dallas, HUBS.chicago],
+  [HUBS.houston, HUBS.atlanta],
+] as const;
+
+export function randomTender(random: () => number, now: Date, sequence: number, prefix = 'ACME'): TenderBody {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const [origin, destination] = random() < 0.75 ? pick(LANES.slice(0, 4)) : pick(LANES.slice(4));
+  const start = new Date(now.getTime() + (1 + Math.floor(random() * 48)) * 3_600_000);
+  return {
+    reference: `${prefix}-${now.getTime().toString(36)}-${sequence}`,
+    origin: origin.name,
+    destination: destination.name,
+    equipment: random() < 0.85 ? pick(['dry_van', 'reefer'] as const) : pick(['flatbed', 'tanker'] as const),
+    weightKg: random() < 0.9 ? 5_000 + Math.floor(random() * 14_000) : 24_000,
+    hazmat: random() < 0.08,
+    pickupWindow: { start: start.toISOString(), end: new Date(start.getTime() + 4 * 3_600_000).toISOString() },
+    deliverBy: new Date(start.getTime() + 20 * 3_600_000).toISOString(),
+  };
+}
+
+export class TmsClient {
+  readonly #agent: Agent;
+  readonly #baseUrl: URL;
+
+  constructor(baseUrl: string, credentials: PartnerCredentials) {
+    this.#baseUrl = new URL(baseUrl);
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets: 4,
+      minVersion: 'TLSv1.3',
+      cert: credentials.cert,
+      key: credentials.key,
+      ca: credentials.ca,
+    });
+  }
+
+  postTender(body: TenderBody): Promise<TenderResponse> {
+    return this.#send('POST', '/v1/tenders', JSON.stringify(body));
+  }
+
+  getTender(id: string): Promise<TenderResponse> {
+    return this.#send('GET', `/v1/tenders/${encodeURIComponent(id)}`);
+  }
+
+  #send(method: string, path: string, payload?: string): Promise<TenderResponse> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, this.#baseUrl),
+        {
+          method,
+          agent: this.#agent,
+          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          timeout: 10_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: Record<string, unknown> = {};
+            try {
+              body = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+            } catch {
+              body = { raw: text.slice(0, 200) };
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('tender request timed out')));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** Tenders loads at a steady pace until stopped; stop() waits for the request in flight. */
+export class TmsSimulator {
+  readonly stats: TmsStats = { sent: 0, accepted: 0, declined: 0, failed: 0 };
+  readonly #client: TmsClient;
+  readonly #intervalMs: number;
+  readonly #random: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> = Promise.resolve();
+  #sequence = 0;
+
+  constructor(options: { baseUrl: string; credentials: PartnerCredentials; intervalMs: number; random?: () => number }) {
+    this.#client = new TmsClient(options.baseUrl, options.credentials);
+    this.#intervalMs = options.intervalMs;
+    this.#random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#inFlight = this.#inFlight.then(() => this.tenderOnce());
+    }, this.#intervalMs);
+  }
+
+  async tenderOnce(): Promise<void> {
+    this.#sequence += 1;
+    this.stats.sent += 1;
+    try {
+      const res = await this.#client.postTender(randomTender(this.#random, new Date(), this.#sequence));
+      if (res.status === 201 && res.body.status === 'accepted') this.stats.accepted += 1;
+      else if (res.status === 201) this.stats.declined += 1;
+      else this.stats.failed += 1;
+    } catch {
+      this.stats.failed += 1;
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#inFlight;
+    this.#client.close();
+  }
+}
