@@ -10,7 +10,7 @@
  *    log grows, and once more on shutdown.
  */
 import type { KeyObject } from 'node:crypto';
-import { utf8 } from '@fleetgate/core/bytes';
+import { toHex, utf8 } from '@fleetgate/core/bytes';
 import { leafHash } from '@fleetgate/core/merkle/hash';
 import { MerkleFrontier } from '@fleetgate/core/merkle/frontier';
 import { formatCheckpoint } from '@fleetgate/core/note/checkpoint';
@@ -138,7 +138,13 @@ export class AuditLog {
       const size = toSafeNumber(row.tree_size);
       const hashes: Uint8Array[] = [];
       for (let i = 0; i < row.frontier.byteLength; i += 32) hashes.push(row.frontier.subarray(i, i + 32));
-      this.#frontier = MerkleFrontier.restore(size, hashes);
+      const frontier = MerkleFrontier.restore(size, hashes);
+      // The stored compact range is a cache: refuse to extend the log from one that does not produce
+      // the root of the checkpoint stored beside it (it was altered; run `fleetgate audit verify`).
+      if (toHex(frontier.root()) !== toHex(row.root_hash)) {
+        throw new Error(`stored compact range at size ${size} does not match its checkpoint root`);
+      }
+      this.#frontier = frontier;
       this.#latest = { size, rootHash: row.root_hash, note: row.note };
     }
     return this.#frontier;
