@@ -14,7 +14,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     exitCode = code;
   };
   const program = new Command('fleetgate')
-    .description('fleetgate: the authenticated, audited gateway between TMS partners and autonomous truck fleets')
+    .description(
+      'fleetgate: the authenticated, audited gateway between TMS partners and autonomous truck fleets',
+    )
     .exitOverride()
     .showHelpAfterError();
   program.addCommand(initCommand(setExit));

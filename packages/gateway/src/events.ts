@@ -8,7 +8,9 @@ import { EventEmitter } from 'node:events';
 export interface GatewayEventMap {
   'telemetry.accepted': [{ vehicleId: string; counter: string; records: number; auditIndex: number }];
   'telemetry.rejected': [{ vehicleId: string | null; code: string }];
-  'tender.decided': [{ partnerId: string; tenderId: string; decision: 'accepted' | 'declined'; reasons: string[] }];
+  'tender.decided': [
+    { partnerId: string; tenderId: string; decision: 'accepted' | 'declined'; reasons: string[] },
+  ];
   'tls.refused': [{ listener: string; reason: string }];
   'audit.checkpoint': [{ size: number }];
 }

@@ -11,12 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino, { type Logger } from 'pino';
-import { AuditLog } from './audit/log.ts';
 import { ensureAuditKeys } from './audit/keys.ts';
+import { AuditLog } from './audit/log.ts';
 import type { GatewayConfig, ListenerConfig } from './config/config.ts';
 import { GatewayEvents } from './events.ts';
 import { type AnyFastify, installCommon } from './http/common.ts';
-import { tlsServerOptions, type TlsMaterial } from './http/tls-policy.ts';
+import { type TlsMaterial, tlsServerOptions } from './http/tls-policy.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { registerControlPlaneRoutes } from './routes/control-plane.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
@@ -63,14 +63,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     options.logger ??
     pino({
       level: config.log.level,
-      redact: { paths: ['req.headers.authorization', 'req.headers.dpop', 'req.headers.cookie'], remove: true },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.dpop', 'req.headers.cookie'],
+        remove: true,
+      },
     });
   const events = new GatewayEvents();
   const metrics = createMetrics(events);
   const store = await openStore(
     config.store.engine === 'pglite'
       ? { engine: 'pglite', dataDir: join(dataDir, 'store') }
-      : { engine: 'postgres', url: config.store.url, ...(options.postgresSchema ? { schema: options.postgresSchema } : {}) },
+      : {
+          engine: 'postgres',
+          url: config.store.url,
+          ...(options.postgresSchema ? { schema: options.postgresSchema } : {}),
+        },
   );
   const keys = ensureAuditKeys(dataDir, config.audit.origin);
   const audit = new AuditLog(store, { origin: config.audit.origin, privateKey: keys.privateKey }, now);
@@ -101,7 +108,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...common('telemetry'),
     http2: true,
     http2SessionTimeout: 72_000,
-    https: { ...tlsServerOptions(material, true), allowHTTP1: true, settings: { maxHeaderListSize: maxHeaderSize } },
+    https: {
+      ...tlsServerOptions(material, true),
+      allowHTTP1: true,
+      settings: { maxHeaderListSize: maxHeaderSize },
+    },
   }) as unknown as AnyFastify;
   const publicApp = Fastify({
     ...common('public'),

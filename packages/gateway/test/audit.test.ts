@@ -5,15 +5,15 @@
  * checkpoint, and a checkpoint signed by another key.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signNote } from '@fleetgate/core/note/signed-note';
 import { formatCheckpoint } from '@fleetgate/core/note/checkpoint';
+import { signNote } from '@fleetgate/core/note/signed-note';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../src/audit/event.ts';
 import { AuditLog } from '../src/audit/log.ts';
 import { verifyAuditLog } from '../src/audit/verify.ts';
 import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
 import { dropSchema, engines, uniqueSchema } from './support/engines.ts';
-import type { AuditEvent } from '../src/audit/event.ts';
 
 const ORIGIN = 'test.fleetgate/audit';
 const event = (i: number): AuditEvent => ({
@@ -31,7 +31,8 @@ for (const engine of engines()) {
     let log: AuditLog;
     let schema: string | undefined;
     const keys = generateKeyPairSync('ed25519');
-    const verify = (requireSealed = true) => verifyAuditLog(store, { origin: ORIGIN, publicKey: keys.publicKey, requireSealed });
+    const verify = (requireSealed = true) =>
+      verifyAuditLog(store, { origin: ORIGIN, publicKey: keys.publicKey, requireSealed });
 
     beforeEach(async () => {
       schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
@@ -61,9 +62,17 @@ for (const engine of engines()) {
       expect((await verify(false)).ok).toBe(true);
       const cp = await log.publish();
       expect(cp?.size).toBe(24);
-      expect(cp?.note).toMatch(/^test\.fleetgate\/audit\n24\n[A-Za-z0-9+/]{43}=\n\n\u2014 test\.fleetgate\/audit /);
+      expect(cp?.note).toMatch(
+        /^test\.fleetgate\/audit\n24\n[A-Za-z0-9+/]{43}=\n\n\u2014 test\.fleetgate\/audit /,
+      );
       const report = await verify();
-      expect(report).toMatchObject({ ok: true, entries: 24, checkpoints: 3, verifiedSize: 24, unsealedEntries: 0 });
+      expect(report).toMatchObject({
+        ok: true,
+        entries: 24,
+        checkpoints: 3,
+        verifiedSize: 24,
+        unsealedEntries: 0,
+      });
     });
 
     it('rolls back an entry with its transaction, leaving no gap', async () => {
@@ -79,19 +88,28 @@ for (const engine of engines()) {
     });
 
     it('detects an altered entry by its index', async () => {
-      await store.query(`UPDATE audit_entries SET entry = replace(entry, '"accepted"', '"declined"') WHERE idx = 4`);
+      await store.query(
+        `UPDATE audit_entries SET entry = replace(entry, '"accepted"', '"declined"') WHERE idx = 4`,
+      );
       const report = await verify();
       expect(report.ok).toBe(false);
       expect(report.problems).toContainEqual({ index: 4, problem: expect.stringMatching(/leaf hash/) });
     });
 
     it('detects an entry altered together with its leaf hash, by the checkpoint range', async () => {
-      const forged = '{"actor":{"id":"mallory","kind":"partner"},"class":"tender.decided","outcome":"accepted","subject":{"id":"x","kind":"tender"},"time":"2026-01-01T00:00:00.000Z","v":1}';
+      const forged =
+        '{"actor":{"id":"mallory","kind":"partner"},"class":"tender.decided","outcome":"accepted","subject":{"id":"x","kind":"tender"},"time":"2026-01-01T00:00:00.000Z","v":1}';
       const { leafHash } = await import('@fleetgate/core/merkle/hash');
-      await store.query('UPDATE audit_entries SET entry = $1, leaf_hash = $2 WHERE idx = 12', [forged, leafHash(new TextEncoder().encode(forged))]);
+      await store.query('UPDATE audit_entries SET entry = $1, leaf_hash = $2 WHERE idx = 12', [
+        forged,
+        leafHash(new TextEncoder().encode(forged)),
+      ]);
       const report = await verify();
       expect(report.ok).toBe(false);
-      expect(report.problems).toContainEqual({ checkpointSize: 23, problem: expect.stringMatching(/\[10, 23\)/) });
+      expect(report.problems).toContainEqual({
+        checkpointSize: 23,
+        problem: expect.stringMatching(/\[10, 23\)/),
+      });
       expect(report.problems.some((p) => p.checkpointSize === 10)).toBe(false);
     });
 
@@ -102,7 +120,10 @@ for (const engine of engines()) {
       await store.query('DELETE FROM audit_entries WHERE idx >= 15');
       const rewound = await verify();
       expect(rewound.ok).toBe(false);
-      expect(rewound.problems).toContainEqual({ checkpointSize: 23, problem: expect.stringMatching(/rewound/) });
+      expect(rewound.problems).toContainEqual({
+        checkpointSize: 23,
+        problem: expect.stringMatching(/rewound/),
+      });
     });
 
     it('detects a checkpoint forged with another key, and a stored root that differs from the signed one', async () => {
@@ -111,11 +132,19 @@ for (const engine of engines()) {
       await store.query('UPDATE audit_checkpoints SET note = $1 WHERE tree_size = 23', [
         signNote(body, [{ name: ORIGIN, privateKey: mallory.privateKey }]),
       ]);
-      await store.query('UPDATE audit_checkpoints SET root_hash = $1 WHERE tree_size = 10', [new Uint8Array(32)]);
+      await store.query('UPDATE audit_checkpoints SET root_hash = $1 WHERE tree_size = 10', [
+        new Uint8Array(32),
+      ]);
       const report = await verify();
       expect(report.ok).toBe(false);
-      expect(report.problems).toContainEqual({ checkpointSize: 23, problem: expect.stringMatching(/signature does not verify/) });
-      expect(report.problems).toContainEqual({ checkpointSize: 10, problem: expect.stringMatching(/stored size or root differs/) });
+      expect(report.problems).toContainEqual({
+        checkpointSize: 23,
+        problem: expect.stringMatching(/signature does not verify/),
+      });
+      expect(report.problems).toContainEqual({
+        checkpointSize: 10,
+        problem: expect.stringMatching(/stored size or root differs/),
+      });
     });
   });
 }

@@ -29,7 +29,14 @@ describe('decideTender', () => {
       'HAZMAT_NOT_ALLOWED',
       'OVERWEIGHT',
     ]);
-    expect(decide({ pickupWindow: { start: '2026-11-25T12:00:00Z', end: '2026-11-25T08:00:00Z' } }).reasons).toEqual(['WINDOW_INVALID']);
-    expect(decide({ pickupWindow: { start: '2026-11-20T08:00:00Z', end: '2026-11-20T12:00:00Z' }, deliverBy: '2026-11-21T00:00:00Z' }).reasons).toEqual(['WINDOW_IN_PAST']);
+    expect(
+      decide({ pickupWindow: { start: '2026-11-25T12:00:00Z', end: '2026-11-25T08:00:00Z' } }).reasons,
+    ).toEqual(['WINDOW_INVALID']);
+    expect(
+      decide({
+        pickupWindow: { start: '2026-11-20T08:00:00Z', end: '2026-11-20T12:00:00Z' },
+        deliverBy: '2026-11-21T00:00:00Z',
+      }).reasons,
+    ).toEqual(['WINDOW_IN_PAST']);
   });
 });

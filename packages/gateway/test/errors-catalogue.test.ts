@@ -21,7 +21,9 @@ describe('error catalogue', () => {
   });
 
   it('renders problem+json with a stable type URI and no internal detail', () => {
-    const problem = new GatewayError('TELEMETRY_REPLAYED', 'counter 7', { cause: new Error('SQL state 23505') }).toProblem('/v1/telemetry');
+    const problem = new GatewayError('TELEMETRY_REPLAYED', 'counter 7', {
+      cause: new Error('SQL state 23505'),
+    }).toProblem('/v1/telemetry');
     expect(problem).toEqual({
       type: 'https://fleetgate.dev/errors/telemetry-replayed',
       title: 'Batch counter was already accepted',

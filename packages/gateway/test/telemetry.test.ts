@@ -4,12 +4,12 @@
  * audit entry, stores nothing, and the gateway keeps serving. On every store engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Credentials, startTestGateway, type TestGateway } from './support/harness.ts';
+import { loadAuditPublicKey } from '../src/audit/keys.ts';
+import { verifyAuditLog } from '../src/audit/verify.ts';
 import { engines } from './support/engines.ts';
 import { batchBytes, envelopeBytes, type Signer, signerFromPem } from './support/envelopes.ts';
+import { type Credentials, startTestGateway, type TestGateway } from './support/harness.ts';
 import { httpsRequest } from './support/https-client.ts';
-import { verifyAuditLog } from '../src/audit/verify.ts';
-import { loadAuditPublicKey } from '../src/audit/keys.ts';
 
 for (const engine of engines()) {
   describe(`telemetry on ${engine.name}`, () => {
@@ -26,7 +26,10 @@ for (const engine of engines()) {
         contentType: 'application/x-protobuf',
       });
     const count = async (table: string, vehicle: string): Promise<number> => {
-      const [row] = await t.gateway.store.query<{ n: string }>(`SELECT count(*)::int8 AS n FROM ${table} WHERE vehicle_id = $1`, [vehicle]);
+      const [row] = await t.gateway.store.query<{ n: string }>(
+        `SELECT count(*)::int8 AS n FROM ${table} WHERE vehicle_id = $1`,
+        [vehicle],
+      );
       return Number(row?.n);
     };
 
@@ -41,12 +44,21 @@ for (const engine of engines()) {
     it('accepts a signed batch, stores its records and audits it', async () => {
       const res = await post(trk1, envelopeBytes(signer1, 1n, batchBytes('TRK-001', { records: 3 })));
       expect(res.status).toBe(202);
-      expect(res.json()).toMatchObject({ status: 'accepted', vehicleId: 'TRK-001', counter: '1', records: 3 });
+      expect(res.json()).toMatchObject({
+        status: 'accepted',
+        vehicleId: 'TRK-001',
+        counter: '1',
+        records: 3,
+      });
       expect(await count('telemetry_records', 'TRK-001')).toBe(3);
-      const [entry] = await t.gateway.store.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE idx = $1', [
-        String(res.json().auditIndex),
-      ]);
-      expect(JSON.parse(entry?.entry ?? '{}')).toMatchObject({ class: 'telemetry.batch.accepted', actor: { id: 'TRK-001' } });
+      const [entry] = await t.gateway.store.query<{ entry: string }>(
+        'SELECT entry FROM audit_entries WHERE idx = $1',
+        [String(res.json().auditIndex)],
+      );
+      expect(JSON.parse(entry?.entry ?? '{}')).toMatchObject({
+        class: 'telemetry.batch.accepted',
+        actor: { id: 'TRK-001' },
+      });
     });
 
     it('accepts out-of-order inside the window, refuses duplicates and replays', async () => {
@@ -57,7 +69,10 @@ for (const engine of engines()) {
       const again = await post(trk1, replay);
       expect(again.status).toBe(409);
       expect(again.json().code).toBe('TELEMETRY_REPLAYED');
-      const freshButSameCounter = await post(trk1, envelopeBytes(signer1, 5n, batchBytes('TRK-001', { records: 1 })));
+      const freshButSameCounter = await post(
+        trk1,
+        envelopeBytes(signer1, 5n, batchBytes('TRK-001', { records: 1 })),
+      );
       expect(freshButSameCounter.json().code).toBe('TELEMETRY_REPLAYED');
       expect((await post(trk1, envelopeBytes(signer1, 3000n, batchBytes('TRK-001')))).status).toBe(202);
       const old = await post(trk1, envelopeBytes(signer1, 6n, batchBytes('TRK-001')));
@@ -75,12 +90,44 @@ for (const engine of engines()) {
       const flipped = envelopeBytes(signer1, 4001n, signed, { sendPayload: tampered });
       const cases: [string, Uint8Array, number, string][] = [
         ['tampered payload', flipped, 400, 'TELEMETRY_SIGNATURE_INVALID'],
-        ['bad signature', envelopeBytes(signer1, 4002n, batchBytes('TRK-001'), { signature: (s) => s.map((b, i) => (i === 0 ? b ^ 1 : b)) }), 400, 'TELEMETRY_SIGNATURE_INVALID'],
-        ['signed by another vehicle key', envelopeBytes(signer2, 4003n, batchBytes('TRK-001')), 400, 'TELEMETRY_UNKNOWN_KEY'],
-        ['another key claiming this key id', envelopeBytes(signer2, 4004n, batchBytes('TRK-001'), { keyId: signer1.keyId }), 400, 'TELEMETRY_SIGNATURE_INVALID'],
-        ['batch for another vehicle', envelopeBytes(signer1, 4005n, batchBytes('TRK-002')), 403, 'TELEMETRY_VEHICLE_MISMATCH'],
-        ['clock far in the past', envelopeBytes(signer1, 4006n, batchBytes('TRK-001', { sentAt: Date.now() - 3_600_000 })), 400, 'TELEMETRY_CLOCK_SKEW'],
-        ['garbage bytes', new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 400, 'TELEMETRY_MALFORMED'],
+        [
+          'bad signature',
+          envelopeBytes(signer1, 4002n, batchBytes('TRK-001'), {
+            signature: (s) => s.map((b, i) => (i === 0 ? b ^ 1 : b)),
+          }),
+          400,
+          'TELEMETRY_SIGNATURE_INVALID',
+        ],
+        [
+          'signed by another vehicle key',
+          envelopeBytes(signer2, 4003n, batchBytes('TRK-001')),
+          400,
+          'TELEMETRY_UNKNOWN_KEY',
+        ],
+        [
+          'another key claiming this key id',
+          envelopeBytes(signer2, 4004n, batchBytes('TRK-001'), { keyId: signer1.keyId }),
+          400,
+          'TELEMETRY_SIGNATURE_INVALID',
+        ],
+        [
+          'batch for another vehicle',
+          envelopeBytes(signer1, 4005n, batchBytes('TRK-002')),
+          403,
+          'TELEMETRY_VEHICLE_MISMATCH',
+        ],
+        [
+          'clock far in the past',
+          envelopeBytes(signer1, 4006n, batchBytes('TRK-001', { sentAt: Date.now() - 3_600_000 })),
+          400,
+          'TELEMETRY_CLOCK_SKEW',
+        ],
+        [
+          'garbage bytes',
+          new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+          400,
+          'TELEMETRY_MALFORMED',
+        ],
         ['empty body', new Uint8Array(), 400, 'TELEMETRY_MALFORMED'],
         ['oversized envelope', new Uint8Array(1_048_577), 413, 'TELEMETRY_TOO_LARGE'],
         ['far oversized body', new Uint8Array(3 * 1_048_576), 413, 'REQUEST_BODY_TOO_LARGE'],

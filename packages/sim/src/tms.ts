@@ -56,7 +56,10 @@ export function randomTender(random: () => number, now: Date, sequence: number, 
     equipment: random() < 0.85 ? pick(['dry_van', 'reefer'] as const) : pick(['flatbed', 'tanker'] as const),
     weightKg: random() < 0.9 ? 5_000 + Math.floor(random() * 14_000) : 24_000,
     hazmat: random() < 0.08,
-    pickupWindow: { start: start.toISOString(), end: new Date(start.getTime() + 4 * 3_600_000).toISOString() },
+    pickupWindow: {
+      start: start.toISOString(),
+      end: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
+    },
     deliverBy: new Date(start.getTime() + 20 * 3_600_000).toISOString(),
   };
 }
@@ -92,7 +95,10 @@ export class TmsClient {
         {
           method,
           agent: this.#agent,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers:
+            payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
           timeout: 10_000,
         },
         (res) => {
@@ -132,7 +138,12 @@ export class TmsSimulator {
   #inFlight: Promise<void> = Promise.resolve();
   #sequence = 0;
 
-  constructor(options: { baseUrl: string; credentials: PartnerCredentials; intervalMs: number; random?: () => number }) {
+  constructor(options: {
+    baseUrl: string;
+    credentials: PartnerCredentials;
+    intervalMs: number;
+    random?: () => number;
+  }) {
     this.#client = new TmsClient(options.baseUrl, options.credentials);
     this.#intervalMs = options.intervalMs;
     this.#random = options.random ?? Math.random;

@@ -10,7 +10,10 @@ import { loadConfig } from '@fleetgate/gateway/config/load';
 import { openStore } from '@fleetgate/gateway/store';
 import { Command } from 'commander';
 
-export async function verifyDataDir(dataDirInput: string, requireSealed: boolean): Promise<AuditVerifyReport> {
+export async function verifyDataDir(
+  dataDirInput: string,
+  requireSealed: boolean,
+): Promise<AuditVerifyReport> {
   const dataDir = resolve(dataDirInput);
   const config = loadConfig(dataDir);
   const store = await openStore(
@@ -19,7 +22,11 @@ export async function verifyDataDir(dataDirInput: string, requireSealed: boolean
       : { engine: 'postgres', url: config.store.url },
   );
   try {
-    return await verifyAuditLog(store, { origin: config.audit.origin, publicKey: loadAuditPublicKey(dataDir), requireSealed });
+    return await verifyAuditLog(store, {
+      origin: config.audit.origin,
+      publicKey: loadAuditPublicKey(dataDir),
+      requireSealed,
+    });
   } finally {
     await store.close();
   }
@@ -43,7 +50,10 @@ export function auditVerifyCommand(setExit: (code: number) => void): Command {
   return new Command('verify')
     .description('recompute the Merkle tree and check every signed checkpoint; exit 1 on any discrepancy')
     .requiredOption('--data-dir <dir>', 'data directory')
-    .option('--allow-unsealed', 'do not fail on entries appended after the last checkpoint (a running gateway)')
+    .option(
+      '--allow-unsealed',
+      'do not fail on entries appended after the last checkpoint (a running gateway)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (opts: { dataDir: string; allowUnsealed?: boolean; json?: boolean }) => {
       const report = await verifyDataDir(opts.dataDir, opts.allowUnsealed !== true);

@@ -34,7 +34,10 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   if (created) {
     const config = defaultConfig();
     if (options.vehicles !== undefined) {
-      config.fleet.vehicles = Array.from({ length: options.vehicles }, (_, i) => `TRK-${String(i + 1).padStart(3, '0')}`);
+      config.fleet.vehicles = Array.from(
+        { length: options.vehicles },
+        (_, i) => `TRK-${String(i + 1).padStart(3, '0')}`,
+      );
     }
     options.configure?.(config);
     writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
@@ -56,17 +59,27 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('an integer from 1 to 10000');
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new InvalidArgumentError('an integer from 1 to 10000');
   return n;
 };
 
 export function initCommand(setExit: (code: number) => void): Command {
   return new Command('init')
-    .description('create a data directory: config, CA hierarchy, server/partner/device certificates, audit key, store')
+    .description(
+      'create a data directory: config, CA hierarchy, server/partner/device certificates, audit key, store',
+    )
     .requiredOption('--data-dir <dir>', 'data directory')
-    .option('--vehicles <n>', 'number of simulated vehicles to issue certificates for (new config only)', positiveInt)
+    .option(
+      '--vehicles <n>',
+      'number of simulated vehicles to issue certificates for (new config only)',
+      positiveInt,
+    )
     .action(async (opts: { dataDir: string; vehicles?: number }) => {
-      const result = await initDataDir({ dataDir: opts.dataDir, ...(opts.vehicles ? { vehicles: opts.vehicles } : {}) });
+      const result = await initDataDir({
+        dataDir: opts.dataDir,
+        ...(opts.vehicles ? { vehicles: opts.vehicles } : {}),
+      });
       console.log(
         `${result.created ? 'initialised' : 'updated'} ${result.dataDir}: ` +
           `${result.config.fleet.vehicles.length} vehicle certificates in pki/devices/, ` +

@@ -5,7 +5,13 @@
  * nesting deeper than 32 are refused: an audit event is a flat, typed record, not arbitrary input.
  */
 
-export type AuditValue = string | number | boolean | null | readonly AuditValue[] | { [key: string]: AuditValue };
+export type AuditValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly AuditValue[]
+  | { [key: string]: AuditValue };
 
 const MAX_DEPTH = 32;
 

@@ -11,8 +11,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
-import { leafHash } from '@fleetgate/core/merkle/hash';
 import { MerkleFrontier } from '@fleetgate/core/merkle/frontier';
+import { leafHash } from '@fleetgate/core/merkle/hash';
 import { formatCheckpoint } from '@fleetgate/core/note/checkpoint';
 import { signNote } from '@fleetgate/core/note/signed-note';
 import { type Queryable, type Store, toSafeNumber } from '../store/store.ts';
@@ -108,7 +108,8 @@ export class AuditLog {
         [String(frontier.size), INTEGRATE_BATCH],
       );
       for (const row of rows) {
-        if (toSafeNumber(row.idx) !== frontier.size) throw new Error(`audit log has a gap at index ${frontier.size}`);
+        if (toSafeNumber(row.idx) !== frontier.size)
+          throw new Error(`audit log has a gap at index ${frontier.size}`);
         frontier.append(row.leaf_hash);
       }
       if (rows.length < INTEGRATE_BATCH) break;
@@ -129,9 +130,12 @@ export class AuditLog {
 
   async #loadFrontier(): Promise<MerkleFrontier> {
     if (this.#frontier !== undefined) return this.#frontier;
-    const [row] = await this.#store.query<{ tree_size: string; root_hash: Uint8Array; frontier: Uint8Array; note: string }>(
-      'SELECT tree_size, root_hash, frontier, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1',
-    );
+    const [row] = await this.#store.query<{
+      tree_size: string;
+      root_hash: Uint8Array;
+      frontier: Uint8Array;
+      note: string;
+    }>('SELECT tree_size, root_hash, frontier, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1');
     if (row === undefined) {
       this.#frontier = new MerkleFrontier();
     } else {

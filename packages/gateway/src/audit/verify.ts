@@ -9,12 +9,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
-import { leafHash } from '@fleetgate/core/merkle/hash';
 import { MerkleFrontier } from '@fleetgate/core/merkle/frontier';
+import { leafHash } from '@fleetgate/core/merkle/hash';
 import { parseCheckpoint } from '@fleetgate/core/note/checkpoint';
 import { verifyNote } from '@fleetgate/core/note/signed-note';
 import { type Store, toSafeNumber } from '../store/store.ts';
-import { canonicalJson, type AuditValue } from './canonical-json.ts';
+import { type AuditValue, canonicalJson } from './canonical-json.ts';
 
 export interface AuditProblem {
   index?: number;
@@ -121,7 +121,10 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
       report({ ...at, problem: 'stored size or root differs from the signed checkpoint' });
     }
     if (cp.size > frontier.size) {
-      report({ ...at, problem: `log rewound: checkpoint covers ${cp.size} entries, log holds ${frontier.size}` });
+      report({
+        ...at,
+        problem: `log rewound: checkpoint covers ${cp.size} entries, log holds ${frontier.size}`,
+      });
       continue;
     }
     const root = recomputed.get(cp.size);
@@ -138,7 +141,10 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
 
   const unsealedEntries = Math.max(0, entries - verifiedSize);
   if (options.requireSealed === true && unsealedEntries > 0 && problemCount === 0) {
-    report({ index: verifiedSize, problem: `${unsealedEntries} entries are not covered by a signed checkpoint` });
+    report({
+      index: verifiedSize,
+      problem: `${unsealedEntries} entries are not covered by a signed checkpoint`,
+    });
   }
   return {
     ok: problemCount === 0,

@@ -24,7 +24,12 @@ export interface PartnerConfig {
 }
 
 export interface GatewayConfig {
-  listeners: { controlPlane: ListenerConfig; telemetry: ListenerConfig; public: ListenerConfig; ops: ListenerConfig };
+  listeners: {
+    controlPlane: ListenerConfig;
+    telemetry: ListenerConfig;
+    public: ListenerConfig;
+    ops: ListenerConfig;
+  };
   store: { engine: 'pglite' } | { engine: 'postgres'; url: string };
   telemetry: {
     maxEnvelopeBytes: number;
@@ -51,11 +56,28 @@ export function defaultConfig(): GatewayConfig {
       ops: { host: '127.0.0.1', port: 9090 },
     },
     store: { engine: 'pglite' },
-    telemetry: { maxEnvelopeBytes: 1_048_576, maxRecordsPerBatch: 5_000, replayWindow: 1024, maxClockSkewSeconds: 300 },
+    telemetry: {
+      maxEnvelopeBytes: 1_048_576,
+      maxRecordsPerBatch: 5_000,
+      replayWindow: 1024,
+      maxClockSkewSeconds: 300,
+    },
     tendering: { maxWeightKg: 20_000, hazmatAllowed: false },
     lanes: [
-      { id: 'DAL-HOU', origin: 'Dallas, TX', destination: 'Houston, TX', bidirectional: true, equipment: ['dry_van', 'reefer'] },
-      { id: 'FTW-ELP', origin: 'Fort Worth, TX', destination: 'El Paso, TX', bidirectional: true, equipment: ['dry_van'] },
+      {
+        id: 'DAL-HOU',
+        origin: 'Dallas, TX',
+        destination: 'Houston, TX',
+        bidirectional: true,
+        equipment: ['dry_van', 'reefer'],
+      },
+      {
+        id: 'FTW-ELP',
+        origin: 'Fort Worth, TX',
+        destination: 'El Paso, TX',
+        bidirectional: true,
+        equipment: ['dry_van'],
+      },
     ],
     fleet: { vehicles: Array.from({ length: 12 }, (_, i) => `TRK-${String(i + 1).padStart(3, '0')}`) },
     partners: [{ id: 'acme-tms', tenant: 'acme' }],

@@ -17,7 +17,8 @@ export function configPath(dataDir: string): string {
 
 export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const path = configPath(dataDir);
-  if (!existsSync(path)) throw new ConfigError([`${path}: not found (run \`fleetgate init --data-dir ${dataDir}\`)`]);
+  if (!existsSync(path))
+    throw new ConfigError([`${path}: not found (run \`fleetgate init --data-dir ${dataDir}\`)`]);
   const text = readFileSync(path, 'utf8');
   if (text.length > MAX_CONFIG_BYTES) throw new ConfigError([`${path}: larger than 1 MiB`]);
   let doc: unknown;
@@ -52,7 +53,10 @@ export function applyEnvironment(config: GatewayConfig, env: NodeJS.ProcessEnv):
   if (env.FLEETGATE_OPS_HOST) out.listeners.ops.host = env.FLEETGATE_OPS_HOST;
   if (env.DATABASE_URL) out.store = { engine: 'postgres', url: env.DATABASE_URL };
   if (env.FLEETGATE_LOG_LEVEL) {
-    out.log.level = validateConfig({ ...structuredClone(config), log: { level: env.FLEETGATE_LOG_LEVEL } }).log.level;
+    out.log.level = validateConfig({
+      ...structuredClone(config),
+      log: { level: env.FLEETGATE_LOG_LEVEL },
+    }).log.level;
   }
   return out;
 }

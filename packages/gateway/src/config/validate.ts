@@ -2,7 +2,13 @@
  * Strict validation of the configuration document. Hand-written (no schema library): the document is
  * small, and every failure names its JSON path so an operator can fix it in one read.
  */
-import { type GatewayConfig, ID_PATTERN, type LaneConfig, type ListenerConfig, type PartnerConfig } from './config.ts';
+import {
+  type GatewayConfig,
+  ID_PATTERN,
+  type LaneConfig,
+  type ListenerConfig,
+  type PartnerConfig,
+} from './config.ts';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -40,7 +46,12 @@ class Checker {
   }
 
   string(value: unknown, path: string, pattern?: RegExp): string {
-    if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || (pattern && !pattern.test(value))) {
+    if (
+      typeof value !== 'string' ||
+      value.length === 0 ||
+      value.length > 2048 ||
+      (pattern && !pattern.test(value))
+    ) {
       this.problems.push(`${path}: must be a ${pattern ? `string matching ${pattern}` : 'non-empty string'}`);
       return '';
     }
@@ -73,11 +84,25 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 export function validateConfig(input: unknown): GatewayConfig {
   const c = new Checker();
-  const root = c.object(input, '$', ['listeners', 'store', 'telemetry', 'tendering', 'lanes', 'fleet', 'partners', 'audit', 'log']) ?? {};
+  const root =
+    c.object(input, '$', [
+      'listeners',
+      'store',
+      'telemetry',
+      'tendering',
+      'lanes',
+      'fleet',
+      'partners',
+      'audit',
+      'log',
+    ]) ?? {};
 
   const listener = (v: unknown, p: string): ListenerConfig => {
     const o = c.object(v, p, ['host', 'port']) ?? {};
-    return { host: c.string(o.host, `${p}.host`, /^[0-9A-Za-z.:-]{1,253}$/), port: c.int(o.port, `${p}.port`, 0, 65535) };
+    return {
+      host: c.string(o.host, `${p}.host`, /^[0-9A-Za-z.:-]{1,253}$/),
+      port: c.int(o.port, `${p}.port`, 0, 65535),
+    };
   };
   const l = c.object(root.listeners, '$.listeners', ['controlPlane', 'telemetry', 'public', 'ops']) ?? {};
   const listeners = {
@@ -90,9 +115,17 @@ export function validateConfig(input: unknown): GatewayConfig {
   const s = c.object(root.store, '$.store', ['engine', 'url']) ?? {};
   const engine = c.enumOf(s.engine, '$.store.engine', ['pglite', 'postgres'] as const);
   const store: GatewayConfig['store'] =
-    engine === 'postgres' ? { engine, url: c.string(s.url, '$.store.url', /^postgres(ql)?:\/\//) } : { engine };
+    engine === 'postgres'
+      ? { engine, url: c.string(s.url, '$.store.url', /^postgres(ql)?:\/\//) }
+      : { engine };
 
-  const t = c.object(root.telemetry, '$.telemetry', ['maxEnvelopeBytes', 'maxRecordsPerBatch', 'replayWindow', 'maxClockSkewSeconds']) ?? {};
+  const t =
+    c.object(root.telemetry, '$.telemetry', [
+      'maxEnvelopeBytes',
+      'maxRecordsPerBatch',
+      'replayWindow',
+      'maxClockSkewSeconds',
+    ]) ?? {};
   const telemetry = {
     maxEnvelopeBytes: c.int(t.maxEnvelopeBytes, '$.telemetry.maxEnvelopeBytes', 1024, 16 * 1024 * 1024),
     maxRecordsPerBatch: c.int(t.maxRecordsPerBatch, '$.telemetry.maxRecordsPerBatch', 1, 100_000),
@@ -123,7 +156,10 @@ export function validateConfig(input: unknown): GatewayConfig {
 
   const partners = c.array(root.partners, '$.partners', (v, p): PartnerConfig => {
     const o = c.object(v, p, ['id', 'tenant']) ?? {};
-    return { id: c.string(o.id, `${p}.id`, ID_PATTERN), tenant: c.string(o.tenant, `${p}.tenant`, ID_PATTERN) };
+    return {
+      id: c.string(o.id, `${p}.id`, ID_PATTERN),
+      tenant: c.string(o.tenant, `${p}.tenant`, ID_PATTERN),
+    };
   });
 
   const a = c.object(root.audit, '$.audit', ['origin', 'checkpointIntervalMs']) ?? {};

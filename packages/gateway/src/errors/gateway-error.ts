@@ -21,11 +21,7 @@ export class GatewayError extends Error {
   readonly detail: string | undefined;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(
-    code: ErrorCode,
-    detail?: string,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
-  ) {
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(detail === undefined ? ERROR_CODES[code].title : `${ERROR_CODES[code].title}: ${detail}`, options);
     this.name = 'GatewayError';
     this.code = code;

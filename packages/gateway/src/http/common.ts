@@ -39,7 +39,8 @@ export function toGatewayError(error: unknown): GatewayError {
     return new GatewayError(FASTIFY_CODES[fe.code] as GatewayError['code'], undefined, { cause: error });
   }
   if (fe.statusCode === 413) return new GatewayError('REQUEST_BODY_TOO_LARGE', undefined, { cause: error });
-  if (fe.statusCode === 415) return new GatewayError('REQUEST_UNSUPPORTED_MEDIA_TYPE', undefined, { cause: error });
+  if (fe.statusCode === 415)
+    return new GatewayError('REQUEST_UNSUPPORTED_MEDIA_TYPE', undefined, { cause: error });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new GatewayError('REQUEST_INVALID', undefined, { cause: error });
   }
@@ -63,20 +64,26 @@ export function sendProblem(reply: ProblemReply, request: { url: string }, error
 
 export function installCommon(app: AnyFastify, listener: string, metrics: GatewayMetrics): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: JSON_BODY_LIMIT }, (_req, body, done) => {
-    try {
-      done(null, parseJsonBody(body as Buffer));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: JSON_BODY_LIMIT },
+    (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(body as Buffer));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   app.setErrorHandler((error, request, reply) => {
     const ge = toGatewayError(error);
     if (ge.status >= 500) request.log.error({ err: error, code: ge.code }, 'request failed');
     else request.log.info({ code: ge.code }, 'request refused');
     return sendProblem(reply, request, ge);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new GatewayError('REQUEST_ROUTE_NOT_FOUND')));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, new GatewayError('REQUEST_ROUTE_NOT_FOUND')),
+  );
   app.addHook('onResponse', async (_request, reply) => {
     metrics.httpRequests.inc({ listener, status: String(reply.statusCode) });
   });

@@ -37,12 +37,14 @@ function checkDepth(text: string): void {
   for (let i = 0; i < text.length; i += 1) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i += 1; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
       depth += 1;
-      if (depth > MAX_JSON_DEPTH) throw new GatewayError('REQUEST_JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`);
+      if (depth > MAX_JSON_DEPTH)
+        throw new GatewayError('REQUEST_JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`);
     } else if (c === 0x7d || c === 0x5d) depth -= 1;
   }
 }
@@ -54,7 +56,8 @@ function checkKeys(value: unknown, depth: number): void {
     return;
   }
   for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) throw new GatewayError('REQUEST_FORBIDDEN_KEY', `key "${key}" is not allowed`);
+    if (FORBIDDEN_KEYS.has(key))
+      throw new GatewayError('REQUEST_FORBIDDEN_KEY', `key "${key}" is not allowed`);
     checkKeys((value as Record<string, unknown>)[key], depth + 1);
   }
 }

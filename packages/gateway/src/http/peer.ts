@@ -15,7 +15,8 @@ const cache = new WeakMap<object, PeerIdentity | GatewayError>();
 export function connectionOf(raw: IncomingMessage | Http2ServerRequest): { key: object; socket: TLSSocket } {
   if ('stream' in raw && raw.stream !== undefined) {
     const session = raw.stream.session;
-    if (session === undefined) throw new GatewayError('AUTH_CLIENT_CERT_REQUIRED', 'HTTP/2 session is closed');
+    if (session === undefined)
+      throw new GatewayError('AUTH_CLIENT_CERT_REQUIRED', 'HTTP/2 session is closed');
     return { key: session, socket: session.socket as TLSSocket };
   }
   return { key: raw.socket, socket: raw.socket as TLSSocket };
@@ -41,6 +42,8 @@ function resolve(socket: TLSSocket): PeerIdentity | GatewayError {
   try {
     return peerIdentityFromDer(new Uint8Array(der));
   } catch (cause) {
-    return new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'certificate carries no usable fleetgate identity', { cause });
+    return new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'certificate carries no usable fleetgate identity', {
+      cause,
+    });
   }
 }

@@ -19,7 +19,10 @@ export interface TlsMaterial {
   ca: string;
 }
 
-export function tlsServerOptions(material: TlsMaterial, requireClientCert: boolean): TlsOptions & SecureContextOptions {
+export function tlsServerOptions(
+  material: TlsMaterial,
+  requireClientCert: boolean,
+): TlsOptions & SecureContextOptions {
   return {
     key: material.key,
     cert: material.cert,

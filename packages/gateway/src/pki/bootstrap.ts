@@ -12,8 +12,8 @@
  *   neither → both are created.
  * Derived files (ca.pem, chain.pem) are rewritten only when their content would change, so a second run
  * with the same arguments changes no bytes. Existing certificates are not re-issued when options change
- * (new server names, validity); delete the certificate to re-issue it for the same key. Not safe to run
- * concurrently on one data directory.
+ * (new server names, validity) nor when they expire (renewal belongs to rotation); delete a certificate
+ * to re-issue it for the same key. Not safe to run concurrently on one data directory.
  *
  * Threats: silently replacing a CA (which would orphan every issued certificate), overwriting keys,
  * loose modes on key files, and ids that escape their folder (all ids are validated before any write).

@@ -11,13 +11,22 @@ import { peerIdentity } from '../http/peer.ts';
 import { createTender, getTender, type TenderDeps, type TenderPartner } from '../tendering/create-tender.ts';
 import type { TenderRequest } from '../tendering/decide.ts';
 
-const place = { type: 'string', minLength: 2, maxLength: 128, pattern: '^[\\p{L}\\p{N} .,\'-]+$' } as const;
+const place = { type: 'string', minLength: 2, maxLength: 128, pattern: "^[\\p{L}\\p{N} .,'-]+$" } as const;
 const instant = { type: 'string', format: 'date-time', maxLength: 40 } as const;
 
 export const tenderRequestSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['reference', 'origin', 'destination', 'equipment', 'weightKg', 'hazmat', 'pickupWindow', 'deliverBy'],
+  required: [
+    'reference',
+    'origin',
+    'destination',
+    'equipment',
+    'weightKg',
+    'hazmat',
+    'pickupWindow',
+    'deliverBy',
+  ],
   properties: {
     reference: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]*$' },
     origin: place,
@@ -44,7 +53,8 @@ export function registerControlPlaneRoutes(
   const partnerOf = (raw: Parameters<typeof peerIdentity>[0]): TenderPartner => {
     const identity = peerIdentity(raw);
     const partner = identity.kind === 'partner' ? partners.find((p) => p.id === identity.id) : undefined;
-    if (partner === undefined) throw new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'a registered partner certificate is required');
+    if (partner === undefined)
+      throw new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'a registered partner certificate is required');
     return { id: partner.id, tenant: partner.tenant, certSha256: identity.thumbprintSha256 };
   };
 
@@ -69,7 +79,11 @@ export function registerControlPlaneRoutes(
 
   app.get(
     '/v1/tenders/:id',
-    { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^tnd_[0-9a-f-]{36}$' } } } } },
+    {
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'string', pattern: '^tnd_[0-9a-f-]{36}$' } } },
+      },
+    },
     async (request) => {
       const partner = partnerOf(request.raw);
       return getTender(deps.store, partner.id, (request.params as { id: string }).id);

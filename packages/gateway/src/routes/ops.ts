@@ -3,7 +3,10 @@ import type { AnyFastify } from '../http/common.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Store } from '../store/store.ts';
 
-export function registerOpsRoutes(app: AnyFastify, opts: { store: Store; metrics: GatewayMetrics; ready: () => boolean }): void {
+export function registerOpsRoutes(
+  app: AnyFastify,
+  opts: { store: Store; metrics: GatewayMetrics; ready: () => boolean },
+): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     let storeOk = false;
@@ -14,7 +17,9 @@ export function registerOpsRoutes(app: AnyFastify, opts: { store: Store; metrics
       storeOk = false;
     }
     const ready = storeOk && opts.ready();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', store: storeOk ? 'ok' : 'unavailable' });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', store: storeOk ? 'ok' : 'unavailable' });
   });
   app.get('/metrics', async (_request, reply) =>
     reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),

@@ -15,7 +15,8 @@ export function registerTelemetryRoutes(app: AnyFastify, deps: IngestDeps, event
 
   app.post('/v1/telemetry', async (request, reply) => {
     const identity = peerIdentity(request.raw);
-    if (identity.kind !== 'vehicle') throw new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'a vehicle certificate is required');
+    if (identity.kind !== 'vehicle')
+      throw new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'a vehicle certificate is required');
     if (!Buffer.isBuffer(request.body)) throw new GatewayError('REQUEST_UNSUPPORTED_MEDIA_TYPE');
     try {
       const accepted = await ingestEnvelope(deps, identity, new Uint8Array(request.body), request.ip);

@@ -37,7 +37,8 @@ export async function migrate(store: Store): Promise<number> {
   let applied = 0;
   for (const m of migrations) {
     const done = await store.transaction(async (tx) => {
-      if (store.engine === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      if (store.engine === 'postgres')
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       const rows = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
       if (rows.length > 0) return false;
       // Statements split on a line holding only ';' would be fragile; the files use one statement per
@@ -50,8 +51,11 @@ export async function migrate(store: Store): Promise<number> {
     });
     if (done) applied += 1;
   }
-  const [row] = await store.query<{ v: string | null }>('SELECT max(version)::int8 AS v FROM schema_migrations');
+  const [row] = await store.query<{ v: string | null }>(
+    'SELECT max(version)::int8 AS v FROM schema_migrations',
+  );
   const current = row?.v == null ? 0 : toSafeNumber(row.v);
-  if (current > latest) throw new Error(`database schema version ${current} is newer than this gateway (${latest})`);
+  if (current > latest)
+    throw new Error(`database schema version ${current} is newer than this gateway (${latest})`);
   return applied;
 }

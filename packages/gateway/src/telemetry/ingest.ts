@@ -50,7 +50,12 @@ export async function ingestEnvelope(
   }
 }
 
-async function store(tx: Queryable, deps: IngestDeps, identity: PeerIdentity, v: VerifiedBatch): Promise<IngestAccepted> {
+async function store(
+  tx: Queryable,
+  deps: IngestDeps,
+  identity: PeerIdentity,
+  v: VerifiedBatch,
+): Promise<IngestAccepted> {
   const size = deps.limits.replayWindow;
   await tx.query(
     `INSERT INTO device_replay_state (vehicle_id, high_water, window_bits) VALUES ($1, -1, $2)
@@ -62,7 +67,10 @@ async function store(tx: Queryable, deps: IngestDeps, identity: PeerIdentity, v:
     [identity.id],
   );
   const decision = checkReplay(
-    { highWater: toBigInt(state?.high_water ?? '-1'), bits: decodeBits(state?.window_bits ?? new Uint8Array(), size) },
+    {
+      highWater: toBigInt(state?.high_water ?? '-1'),
+      bits: decodeBits(state?.window_bits ?? new Uint8Array(), size),
+    },
     v.counter,
     size,
   );
@@ -137,7 +145,10 @@ async function store(tx: Queryable, deps: IngestDeps, identity: PeerIdentity, v:
       outOfOrder: decision.outOfOrder,
     },
   });
-  await tx.query('UPDATE telemetry_batches SET audit_index = $2 WHERE id = $1', [String(batchId), String(receipt.index)]);
+  await tx.query('UPDATE telemetry_batches SET audit_index = $2 WHERE id = $1', [
+    String(batchId),
+    String(receipt.index),
+  ]);
   return {
     vehicleId: identity.id,
     counter: v.counter.toString(),
@@ -168,7 +179,15 @@ async function recordRejection(
     await tx.query(
       `INSERT INTO telemetry_rejections (vehicle_id, cert_sha256, code, detail, envelope_sha256, remote_address, audit_index)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [identity.id, identity.thumbprintSha256, error.code, error.detail ?? '', digest, remoteAddress, String(receipt.index)],
+      [
+        identity.id,
+        identity.thumbprintSha256,
+        error.code,
+        error.detail ?? '',
+        digest,
+        remoteAddress,
+        String(receipt.index),
+      ],
     );
   });
 }

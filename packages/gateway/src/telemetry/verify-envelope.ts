@@ -41,7 +41,8 @@ export function verifyEnvelope(
     throw new GatewayError('TELEMETRY_MALFORMED', 'unexpected payload type');
   }
   const ed25519 = envelope.signatures.filter((s) => s.algorithm === SignatureAlgorithm.ED25519);
-  if (ed25519.length === 0) throw new GatewayError('TELEMETRY_UNSUPPORTED_ALGORITHM', 'an Ed25519 signature is required');
+  if (ed25519.length === 0)
+    throw new GatewayError('TELEMETRY_UNSUPPORTED_ALGORITHM', 'an Ed25519 signature is required');
   const mine = ed25519.filter((s) => s.keyId === identity.keyId);
   if (mine.length !== 1) {
     throw new GatewayError('TELEMETRY_UNKNOWN_KEY', 'exactly one signature must be by the certificate key');
@@ -57,7 +58,10 @@ export function verifyEnvelope(
   const skewMs = limits.maxClockSkewSeconds * 1000;
   const sentAt = Number(batch.sentAtUnixMs);
   if (!Number.isFinite(sentAt) || Math.abs(sentAt - now.getTime()) > skewMs) {
-    throw new GatewayError('TELEMETRY_CLOCK_SKEW', `sent_at is more than ${limits.maxClockSkewSeconds} s from server time`);
+    throw new GatewayError(
+      'TELEMETRY_CLOCK_SKEW',
+      `sent_at is more than ${limits.maxClockSkewSeconds} s from server time`,
+    );
   }
   for (const record of batch.records) {
     if (Number(record.timeUnixMs) > now.getTime() + skewMs) {
@@ -72,9 +76,10 @@ function protocolStep<T>(fn: () => T): T {
     return fn();
   } catch (error) {
     if (error instanceof ProtocolError) {
-      const code = error.code === 'PROTOCOL_TOO_LARGE' || error.code === 'PROTOCOL_TOO_MANY_RECORDS'
-        ? 'TELEMETRY_TOO_LARGE'
-        : 'TELEMETRY_MALFORMED';
+      const code =
+        error.code === 'PROTOCOL_TOO_LARGE' || error.code === 'PROTOCOL_TOO_MANY_RECORDS'
+          ? 'TELEMETRY_TOO_LARGE'
+          : 'TELEMETRY_MALFORMED';
       throw new GatewayError(code, error.code, { cause: error });
     }
     throw error;

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
 import { sha256 } from '@fleetgate/core/hash';
-import type { AuditLog } from '../audit/log.ts';
 import { canonicalJson } from '../audit/canonical-json.ts';
+import type { AuditLog } from '../audit/log.ts';
 import type { GatewayConfig } from '../config/config.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { Store } from '../store/store.ts';
@@ -32,11 +32,17 @@ export interface TenderDeps {
   now: () => Date;
 }
 
-export async function createTender(deps: TenderDeps, partner: TenderPartner, request: TenderRequest): Promise<TenderResult> {
+export async function createTender(
+  deps: TenderDeps,
+  partner: TenderPartner,
+  request: TenderRequest,
+): Promise<TenderResult> {
   const now = deps.now();
   const decision = decideTender(request, deps.config, now);
   const id = `tnd_${randomUUID()}`;
-  const requestSha256 = sha256(utf8(canonicalJson({ ...request, pickupWindow: { ...request.pickupWindow } })));
+  const requestSha256 = sha256(
+    utf8(canonicalJson({ ...request, pickupWindow: { ...request.pickupWindow } })),
+  );
   return deps.store.transaction(async (tx) => {
     const inserted = await tx.query(
       `INSERT INTO tenders (id, partner_id, tenant_id, reference, origin, destination, lane_id, equipment, weight_kg,
@@ -62,7 +68,8 @@ export async function createTender(deps: TenderDeps, partner: TenderPartner, req
         requestSha256,
       ],
     );
-    if (inserted.length === 0) throw new GatewayError('TENDER_DUPLICATE_REFERENCE', `reference ${request.reference}`);
+    if (inserted.length === 0)
+      throw new GatewayError('TENDER_DUPLICATE_REFERENCE', `reference ${request.reference}`);
     const receipt = await deps.audit.appendInTx(tx, {
       class: 'tender.decided',
       actor: { kind: 'partner', id: partner.id, certSha256: partner.certSha256 },
@@ -77,7 +84,12 @@ export async function createTender(deps: TenderDeps, partner: TenderPartner, req
       },
     });
     await tx.query('UPDATE tenders SET audit_index = $2 WHERE id = $1', [id, String(receipt.index)]);
-    return { id, reference: request.reference, ...decision, receipt: { logOrigin: deps.audit.origin, auditIndex: receipt.index } };
+    return {
+      id,
+      reference: request.reference,
+      ...decision,
+      receipt: { logOrigin: deps.audit.origin, auditIndex: receipt.index },
+    };
   });
 }
 
@@ -96,8 +108,16 @@ export interface TenderView {
 
 export async function getTender(store: Store, partnerId: string, id: string): Promise<TenderView> {
   const [row] = await store.query<{
-    id: string; reference: string; status: string; reason_codes: string[]; lane_id: string | null;
-    origin: string; destination: string; equipment: string; created_at: Date; audit_index: string;
+    id: string;
+    reference: string;
+    status: string;
+    reason_codes: string[];
+    lane_id: string | null;
+    origin: string;
+    destination: string;
+    equipment: string;
+    created_at: Date;
+    audit_index: string;
   }>(
     `SELECT id, reference, status, reason_codes, lane_id, origin, destination, equipment, created_at, audit_index
      FROM tenders WHERE id = $1 AND partner_id = $2`,

@@ -43,7 +43,11 @@ export interface TenderDecision {
 
 const normalise = (place: string): string => place.trim().replace(/\s+/g, ' ').toLowerCase();
 
-export function findLane(lanes: readonly LaneConfig[], origin: string, destination: string): LaneConfig | undefined {
+export function findLane(
+  lanes: readonly LaneConfig[],
+  origin: string,
+  destination: string,
+): LaneConfig | undefined {
   const o = normalise(origin);
   const d = normalise(destination);
   return lanes.find(

@@ -4,7 +4,16 @@
  * partial state (a certificate without its key, a loose key file, a replaced intermediate).
  */
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapPki, type PkiManifest } from '../../src/pki/bootstrap.ts';
@@ -276,6 +285,43 @@ describe('bootstrapPki refuses unsafe or contradictory state', () => {
       await expectPkiError(bootstrapPki(tmp.dir, { vehicles: [], partners: [] }), 'PKI_INSECURE_KEY_FILE');
     } finally {
       tmp.cleanup();
+    }
+  });
+
+  it('a key path that is a symlink is refused, even to a 0600 key', async () => {
+    const tmp = makeTempDir();
+    try {
+      const m = await bootstrapPki(tmp.dir, { vehicles: ['V1'], partners: [] });
+      const key = m.vehicles.V1?.key ?? '';
+      const moved = join(tmp.dir, 'elsewhere.pem');
+      renameSync(key, moved);
+      symlinkSync(moved, key);
+      await expectPkiError(
+        bootstrapPki(tmp.dir, { vehicles: ['V1'], partners: [] }),
+        'PKI_INSECURE_KEY_FILE',
+      );
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('sets modes explicitly, whatever the umask', async () => {
+    for (const umask of [0o077, 0o000]) {
+      const tmp = makeTempDir();
+      const previous = process.umask(umask);
+      try {
+        const m = await bootstrapPki(tmp.dir, { vehicles: ['V1'], partners: [] });
+        const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+        expect([mode(m.caBundle), mode(m.vehicles.V1?.cert ?? ''), mode(m.vehicles.V1?.key ?? '')]).toEqual([
+          '644',
+          '644',
+          '600',
+        ]);
+        expect(mode(m.vehicles.V1?.dir ?? '')).toBe('700');
+      } finally {
+        process.umask(previous);
+        tmp.cleanup();
+      }
     }
   });
 

@@ -33,7 +33,7 @@ async function certificateWith(options: {
   isCa?: boolean;
   commonName?: string;
 }): Promise<Uint8Array> {
-  const extensions = [
+  const extensions: InstanceType<typeof x509.Extension>[] = [
     new x509.BasicConstraintsExtension(options.isCa ?? false, undefined, true),
     new x509.KeyUsagesExtension(
       x509.KeyUsageFlags.digitalSignature | (options.isCa ? x509.KeyUsageFlags.keyCertSign : 0),

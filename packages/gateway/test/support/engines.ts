@@ -25,7 +25,8 @@ export function uniqueSchema(): string {
 }
 
 export async function dropSchema(url: string, schema: string): Promise<void> {
-  if (!/^fg_test_[0-9a-f]{12}$/.test(schema)) throw new Error('refusing to drop a schema this suite did not create');
+  if (!/^fg_test_[0-9a-f]{12}$/.test(schema))
+    throw new Error('refusing to drop a schema this suite did not create');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

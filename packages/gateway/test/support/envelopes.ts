@@ -20,7 +20,10 @@ export function signerFromPem(keyPem: string): Signer {
   return { privateKey, keyId: keyIdOf(createPublicKey(privateKey)) };
 }
 
-export function batchBytes(vehicleId: string, opts: { records?: number; sentAt?: number; firstSequence?: bigint } = {}): Uint8Array {
+export function batchBytes(
+  vehicleId: string,
+  opts: { records?: number; sentAt?: number; firstSequence?: bigint } = {},
+): Uint8Array {
   const sentAt = opts.sentAt ?? Date.now();
   return encodeBatch({
     vehicleId,
@@ -40,7 +43,12 @@ export function batchBytes(vehicleId: string, opts: { records?: number; sentAt?:
   });
 }
 
-export function envelopeBytes(signer: Signer, counter: bigint, payload: Uint8Array, alter?: { keyId?: string; signature?: (s: Uint8Array) => Uint8Array; sendPayload?: Uint8Array }): Uint8Array {
+export function envelopeBytes(
+  signer: Signer,
+  counter: bigint,
+  payload: Uint8Array,
+  alter?: { keyId?: string; signature?: (s: Uint8Array) => Uint8Array; sendPayload?: Uint8Array },
+): Uint8Array {
   let signature = ed25519Sign(signer.privateKey, signingInput(TELEMETRY_PAYLOAD_TYPE, counter, payload));
   if (alter?.signature) signature = alter.signature(signature);
   return encodeEnvelope({

@@ -47,9 +47,13 @@ export async function startTestGateway(
   ];
   config.audit.checkpointIntervalMs = 200;
   config.log.level = 'silent';
-  if (engine.name === 'postgres' && engine.url !== undefined) config.store = { engine: 'postgres', url: engine.url };
+  if (engine.name === 'postgres' && engine.url !== undefined)
+    config.store = { engine: 'postgres', url: engine.url };
   tweak?.(config);
-  await bootstrapPki(dataDir, { vehicles: [...config.fleet.vehicles, 'TRK-UNLISTED'], partners: [...config.partners.map((p) => p.id), 'stranger-tms'] });
+  await bootstrapPki(dataDir, {
+    vehicles: [...config.fleet.vehicles, 'TRK-UNLISTED'],
+    partners: [...config.partners.map((p) => p.id), 'stranger-tms'],
+  });
   const schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
   const gateway = await startGateway({
     dataDir,

@@ -10,7 +10,14 @@ export interface HttpResult {
 
 export function httpsRequest(
   url: string,
-  options: { method?: string; body?: string | Uint8Array; contentType?: string; cert?: string; key?: string; ca: string },
+  options: {
+    method?: string;
+    body?: string | Uint8Array;
+    contentType?: string;
+    cert?: string;
+    key?: string;
+    ca: string;
+  },
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = {};

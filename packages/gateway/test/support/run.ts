@@ -1,7 +1,11 @@
 /** Runs a real peer (openssl, curl) with stdin closed, so s_client exits right after the handshake. */
 import { spawn } from 'node:child_process';
 
-export function runPeer(command: string, args: readonly string[], timeoutMs = 15_000): Promise<{ code: number; out: string }> {
+export function runPeer(
+  command: string,
+  args: readonly string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';

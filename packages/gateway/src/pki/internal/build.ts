@@ -75,6 +75,35 @@ export function assertServerNames(dnsNames: readonly string[], ipAddresses: read
   }
 }
 
+type X509Name = InstanceType<typeof x509.Name>;
+
+// Parsing the issuer with @peculiar/x509 costs about 1 ms; bootstrap issues thousands of leaves under one
+// CA object, so its subject name (reused byte for byte as the leaf's issuer) and SKI are cached per
+// certificate object, as is the WebCrypto form of each CA key. Weak maps: nothing outlives its CA.
+const issuerCache = new WeakMap<X509Certificate, { name: X509Name; keyId: string }>();
+const signingKeyCache = new WeakMap<KeyObject, ReturnType<typeof ecdsaSigningKey>>();
+
+function issuerFields(certificate: X509Certificate): { name: X509Name; keyId: string } {
+  let fields = issuerCache.get(certificate);
+  if (fields === undefined) {
+    const parsed = new x509.X509Certificate(new Uint8Array(certificate.raw));
+    const ski = parsed.getExtension(x509.SubjectKeyIdentifierExtension);
+    if (ski === null) throw new PkiError('PKI_CA_UNAVAILABLE', 'CA certificate has no SKI');
+    fields = { name: parsed.subjectName, keyId: ski.keyId };
+    issuerCache.set(certificate, fields);
+  }
+  return fields;
+}
+
+function webSigningKey(privateKey: KeyObject): ReturnType<typeof ecdsaSigningKey> {
+  let key = signingKeyCache.get(privateKey);
+  if (key === undefined) {
+    key = ecdsaSigningKey(privateKey);
+    signingKeyCache.set(privateKey, key);
+  }
+  return key;
+}
+
 export async function buildCertificate(params: BuildParams): Promise<X509Certificate> {
   const selfSigned = 'selfSigningKey' in params.issuer;
   const signingKey = selfSigned ? params.issuer.selfSigningKey : params.issuer.privateKey;
@@ -108,11 +137,9 @@ export async function buildCertificate(params: BuildParams): Promise<X509Certifi
   let issuerName = subjectName;
   let verifyKey = subjectPublicKey;
   if (!selfSigned) {
-    const issuerCert = new x509.X509Certificate(new Uint8Array(params.issuer.certificate.raw));
-    const issuerSki = issuerCert.getExtension(x509.SubjectKeyIdentifierExtension);
-    if (issuerSki === null) throw new PkiError('PKI_CA_UNAVAILABLE', 'CA certificate has no SKI');
-    extensions.push(new x509.AuthorityKeyIdentifierExtension(issuerSki.keyId, false));
-    issuerName = issuerCert.subjectName;
+    const issuer = issuerFields(params.issuer.certificate);
+    extensions.push(new x509.AuthorityKeyIdentifierExtension(issuer.keyId, false));
+    issuerName = issuer.name;
     verifyKey = params.issuer.certificate.publicKey;
   }
 
@@ -124,7 +151,7 @@ export async function buildCertificate(params: BuildParams): Promise<X509Certifi
       notBefore: params.validity.notBefore,
       notAfter: params.validity.notAfter,
       publicKey: subjectSpki,
-      signingKey: ecdsaSigningKey(signingKey),
+      signingKey: webSigningKey(signingKey),
       signingAlgorithm: ECDSA_WITH_SHA256,
       extensions,
     },

@@ -2,13 +2,9 @@
  * The one place that loads @peculiar/x509, the certificate *builder* (ARCHITECTURE.md: build only; all
  * parsing of peer input uses node:crypto, and path validation is OpenSSL's in the handshake).
  *
- * Why a loader: @peculiar/x509 2.x imports tsyringe, which throws at import time unless a global Reflect
- * metadata polyfill (`reflect-metadata`) is present, and none is a dependency of this repository.
- * tsyringe reads `Reflect.getMetadata` / `getOwnMetadata` only while the library's classes are being
- * decorated, that is during the import itself; the library emits no decorator metadata and injects no
- * constructor parameters, so "no metadata" is exactly what a real polyfill would answer. A stub is
- * therefore installed for the duration of the import and removed afterwards: no global stays mutated
- * (CONVENTIONS.md anti-patterns). If a real polyfill is already loaded, nothing is stubbed.
+ * Why a loader: @peculiar/x509 2.x imports tsyringe, which throws at import time unless the Reflect
+ * metadata polyfill is present. `reflect-metadata` (the library's documented requirement, Apache-2.0) is
+ * loaded first, here and nowhere else, so every import of the builder goes through this module.
  *
  * The WebCrypto provider is passed explicitly to every call, never set on the library's global
  * `cryptoProvider`. Signing keys stay node:crypto KeyObjects and are converted per issuance.
@@ -18,20 +14,9 @@ import { type KeyObject, randomBytes, webcrypto } from 'node:crypto';
 type X509Module = typeof import('@peculiar/x509');
 type WebCrypto = Parameters<X509Module['X509CertificateGenerator']['create']>[1];
 
-type MetadataReflect = { getMetadata?: unknown; getOwnMetadata?: unknown };
-
 async function loadX509(): Promise<X509Module> {
-  const reflect = Reflect as unknown as MetadataReflect;
-  if (typeof reflect.getMetadata === 'function') return import('@peculiar/x509');
-  const noMetadata = (): undefined => undefined;
-  reflect.getMetadata = noMetadata;
-  reflect.getOwnMetadata = noMetadata;
-  try {
-    return await import('@peculiar/x509');
-  } finally {
-    delete reflect.getMetadata;
-    delete reflect.getOwnMetadata;
-  }
+  await import('reflect-metadata');
+  return import('@peculiar/x509');
 }
 
 export const x509: X509Module = await loadX509();
