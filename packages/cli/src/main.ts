@@ -17,7 +17,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description(
       'fleetgate: the authenticated, audited gateway between TMS partners and autonomous truck fleets',
     )
-    .exitOverride()
     .showHelpAfterError();
   program.addCommand(initCommand(setExit));
   program.addCommand(serveCommand(setExit));
@@ -25,6 +24,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const audit = new Command('audit').description('the tamper-evident audit log');
   audit.addCommand(auditVerifyCommand(setExit));
   program.addCommand(audit);
+  // Subcommands added with addCommand do not inherit settings: usage errors must throw everywhere.
+  const overrideExits = (command: Command): void => {
+    command.exitOverride().showHelpAfterError();
+    for (const sub of command.commands) overrideExits(sub);
+  };
+  overrideExits(program);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -13,9 +13,10 @@ import { Command } from 'commander';
 export async function verifyDataDir(
   dataDirInput: string,
   requireSealed: boolean,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<AuditVerifyReport> {
   const dataDir = resolve(dataDirInput);
-  const config = loadConfig(dataDir);
+  const config = loadConfig(dataDir, env);
   const store = await openStore(
     config.store.engine === 'pglite'
       ? { engine: 'pglite', dataDir: resolve(dataDir, 'store') }

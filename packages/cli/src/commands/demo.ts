@@ -45,6 +45,8 @@ export interface DemoOptions {
   out?: (line: string) => void;
   /** Resolves when the demo should stop early (signals). */
   stopSignal?: Promise<void>;
+  /** Environment overrides (ports, DATABASE_URL); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const LANES = [
@@ -78,6 +80,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const init = await initDataDir({
     dataDir: options.dataDir,
     ...(options.trucks ? { vehicles: options.trucks } : {}),
+    ...(options.env ? { env: options.env } : {}),
     configure: (c) => {
       for (const l of [c.listeners.controlPlane, c.listeners.telemetry, c.listeners.public])
         l.host = '127.0.0.1';
@@ -85,7 +88,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     },
   });
   const dataDir = init.dataDir;
-  const config = loadConfig(dataDir);
+  const config = loadConfig(dataDir, options.env ?? process.env);
   mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
   const logger = pino(
     { level: config.log.level },
@@ -199,7 +202,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   await Promise.all([fleet.stop(), rogue.stop(), tms.stop()]);
   await gateway.close();
   logger.flush();
-  const report = await verifyDataDir(dataDir, true);
+  const report = await verifyDataDir(dataDir, true, options.env ?? process.env);
   out(
     `audit log: ${report.entries} entries, ${report.checkpoints} signed checkpoints, ${report.ok ? 'verified ✓' : 'VERIFICATION FAILED ✗'}`,
   );
