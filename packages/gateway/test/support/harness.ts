@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { defaultConfig, type GatewayConfig } from '../../src/config/config.ts';
 import { type Gateway, startGateway } from '../../src/gateway.ts';
 import { bootstrapPki } from '../../src/pki/bootstrap.ts';
@@ -33,6 +33,7 @@ export async function startTestGateway(
   engine: EngineCase,
   tweak?: (config: GatewayConfig) => void,
   now?: () => Date,
+  logger: Logger = pino({ level: 'silent' }),
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-test-'));
   const config = defaultConfig();
@@ -58,7 +59,7 @@ export async function startTestGateway(
   const gateway = await startGateway({
     dataDir,
     config,
-    logger: pino({ level: 'silent' }),
+    logger,
     ...(now ? { now } : {}),
     ...(schema ? { postgresSchema: schema } : {}),
   });
