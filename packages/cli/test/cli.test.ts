@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '@fleetgate/gateway/audit/log';
 import { loadAuditKeys } from '@fleetgate/gateway/audit/keys';
+import { AuditLog } from '@fleetgate/gateway/audit/log';
 import { openStore } from '@fleetgate/gateway/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
