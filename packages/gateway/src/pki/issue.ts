@@ -19,6 +19,7 @@ import { PkiError } from './errors.ts';
 import { identityUri, type PeerKind } from './identity.ts';
 import {
   assertServerNames,
+  assertUsableCa,
   buildCertificate,
   isP256,
   OID_CLIENT_AUTH,
@@ -70,6 +71,8 @@ async function issueLeaf(
   subjectAltNames: JsonGeneralName[],
   options: ValidityOptions,
 ): Promise<IssuedCertificate> {
+  // The issuer first: an unusable CA is the error to report, whatever the requested window.
+  assertUsableCa(ca);
   const certificate = await buildCertificate({
     subject,
     subjectPublicKey: publicKey,
