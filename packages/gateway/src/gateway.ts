@@ -18,6 +18,7 @@ import { GatewayEvents } from './events.ts';
 import { type AnyFastify, installCommon } from './http/common.ts';
 import { type TlsMaterial, tlsServerOptions } from './http/tls-policy.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { syncInventoryFromDataDir } from './pki/inventory-sync.ts';
 import { registerControlPlaneRoutes } from './routes/control-plane.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPublicRoutes } from './routes/public.ts';
@@ -79,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           ...(options.postgresSchema ? { schema: options.postgresSchema } : {}),
         },
   );
+  await store.transaction((tx) => syncInventoryFromDataDir(tx, dataDir));
   const keys = ensureAuditKeys(dataDir, config.audit.origin);
   const audit = new AuditLog(store, { origin: config.audit.origin, privateKey: keys.privateKey }, now);
   await audit.publish();
