@@ -15,6 +15,7 @@ import { ensureAuditKeys } from './audit/keys.ts';
 import { AuditLog } from './audit/log.ts';
 import type { GatewayConfig, ListenerConfig } from './config/config.ts';
 import { GatewayEvents } from './events.ts';
+import { answerClientError } from './http/client-error.ts';
 import { type AnyFastify, installCommon } from './http/common.ts';
 import { type TlsMaterial, tlsServerOptions } from './http/tls-policy.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -49,12 +50,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+// Slowloris: a connection that sends nothing for 30 s, or a request that has not fully arrived after
+// 30 s, is closed; headers are capped at 16 KiB per listener below.
 const SERVER_TIMEOUTS = {
   connectionTimeout: 30_000,
   requestTimeout: 30_000,
   keepAliveTimeout: 65_000,
-  // Header flood / slowloris: 16 KiB of headers at most, and whole requests must arrive in time.
-  maxRequestsPerSocket: 0,
 } as const;
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -97,6 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const common = (name: ListenerName) => ({
     loggerInstance: logger.child({ listener: name }),
     ...SERVER_TIMEOUTS,
+    clientErrorHandler: answerClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
     return503OnClosing: true,
   });

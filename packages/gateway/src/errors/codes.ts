@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   REQUEST_FORBIDDEN_KEY: { status: 400, title: 'JSON contains a forbidden key' },
   REQUEST_INVALID: { status: 400, title: 'Request does not match the schema' },
   REQUEST_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers exceed the limit' },
+  REQUEST_MALFORMED_HTTP: { status: 400, title: 'Request is not valid HTTP' },
   AUTH_CLIENT_CERT_REQUIRED: { status: 401, title: 'A verified client certificate is required' },
   AUTH_IDENTITY_NOT_ALLOWED: { status: 403, title: 'This identity may not use this listener' },
   TELEMETRY_MALFORMED: { status: 400, title: 'Telemetry envelope or batch is malformed' },
