@@ -47,15 +47,15 @@ const LANES = [
 
 export function randomTender(random: () => number, now: Date, sequence: number, prefix = 'ACME'): TenderBody {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const [origin, destination] = random() < 0.75 ? pick(LANES.slice(0, 4)) : pick(LANES.slice(4));
+  const [origin, destination] = random() < 0.85 ? pick(LANES.slice(0, 4)) : pick(LANES.slice(4));
   const start = new Date(now.getTime() + (1 + Math.floor(random() * 48)) * 3_600_000);
   return {
     reference: `${prefix}-${now.getTime().toString(36)}-${sequence}`,
     origin: origin.name,
     destination: destination.name,
-    equipment: random() < 0.85 ? pick(['dry_van', 'reefer'] as const) : pick(['flatbed', 'tanker'] as const),
-    weightKg: random() < 0.9 ? 5_000 + Math.floor(random() * 14_000) : 24_000,
-    hazmat: random() < 0.08,
+    equipment: random() < 0.95 ? pick(['dry_van', 'reefer'] as const) : pick(['flatbed', 'tanker'] as const),
+    weightKg: random() < 0.95 ? 5_000 + Math.floor(random() * 14_000) : 24_000,
+    hazmat: random() < 0.04,
     pickupWindow: {
       start: start.toISOString(),
       end: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
