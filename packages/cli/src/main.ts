@@ -5,6 +5,11 @@
 import { Command, CommanderError } from 'commander';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
 import { demoCommand } from './commands/demo.ts';
+import { deviceEnrollCommand } from './commands/device-enroll.ts';
+import { deviceListCommand } from './commands/device-list.ts';
+import { deviceRevokeCommand } from './commands/device-revoke.ts';
+import { deviceRotateCommand } from './commands/device-rotate.ts';
+import { deviceShowCommand } from './commands/device-show.ts';
 import { initCommand } from './commands/init.ts';
 import { serveCommand } from './commands/serve.ts';
 
@@ -21,6 +26,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(initCommand(setExit));
   program.addCommand(serveCommand(setExit));
   program.addCommand(demoCommand(setExit));
+  const device = new Command('device').description(
+    'vehicle certificates: enrollment, rotation, revocation, inventory',
+  );
+  for (const command of [
+    deviceEnrollCommand(setExit),
+    deviceRotateCommand(setExit),
+    deviceRevokeCommand(setExit),
+    deviceListCommand(setExit),
+    deviceShowCommand(setExit),
+  ]) {
+    device.addCommand(command);
+  }
+  program.addCommand(device);
   const audit = new Command('audit').description('the tamper-evident audit log');
   audit.addCommand(auditVerifyCommand(setExit));
   program.addCommand(audit);

@@ -46,8 +46,8 @@ describe('fleetgate CLI', () => {
     expect(readdirSync(join(dir, 'pki', 'devices')).sort()).toEqual(['TRK-001', 'TRK-002', 'TRK-003']);
     expect(readdirSync(join(dir, 'pki', 'partners'))).toEqual(['acme-tms']);
     for (const key of [
-      'root/key.pem',
-      'intermediate/key.pem',
+      'root/key.json', // CA keys: encrypted key documents (docs/pki.md "Key custody")
+      'intermediate/key.json',
       'server/key.pem',
       'partners/acme-tms/key.pem',
       'devices/TRK-002/key.pem',

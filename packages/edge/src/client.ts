@@ -12,7 +12,18 @@
  *     bytes again would be refused again (or be a replay); they are returned as a refusal with the
  *     problem details; TLS failures (the same certificate would fail again).
  * A retry re-sends the identical signed bytes with the same counter: if an earlier attempt did
- * reach the gateway, its replay window refuses the duplicate instead of accepting it twice.
+ * reach the gateway, its replay window refuses the duplicate instead of accepting it twice — and since
+ * a counter is never reused (DurableCounter), TELEMETRY_REPLAYED for a re-sent envelope means "already
+ * accepted": it counts as accepted (`duplicate: true`), not as a refusal.
+ *
+ * Offline spool (spool.ts, optional): an envelope whose sending failed is appended to the spool instead
+ * of being given up (outcome `spooled`), and while the spool holds anything every new envelope goes
+ * behind it, so the gateway receives envelopes in counter order. Each flush first tries to drain the
+ * spool, oldest first, one attempt per envelope, stopping at the first failure; drain() does the same
+ * on demand (e.g. when the link comes back). A full spool refuses the new envelope (EDGE_SPOOL_FULL,
+ * outcome `failed`, counted in `dropped`): the oldest evidence is kept.
+ *
+ * Transports: anything with send() → SendResult — HttpsTransport, MqttTransport (transport/).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -26,7 +37,8 @@ import { BatchBuilder, type BatchBuilderOptions } from './batch.ts';
 import type { DurableCounter } from './counter.ts';
 import { EdgeError, type EdgeErrorCode } from './errors.ts';
 import { signEnvelope } from './signer.ts';
-import type { HttpsTransport, Problem } from './transport/https.ts';
+import type { EnvelopeSpool } from './spool.ts';
+import type { Problem, SendResult } from './transport/https.ts';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. Default 5. */
@@ -43,6 +55,12 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maxDelayMs: 30_000,
 });
 
+/** What EdgeClient sends through: HttpsTransport or MqttTransport. */
+export interface EnvelopeTransport {
+  send(envelope: Uint8Array): Promise<SendResult>;
+  close?(): void | Promise<void>;
+}
+
 export interface EdgeClientOptions {
   vehicleId: string;
   loadId?: string;
@@ -52,8 +70,10 @@ export interface EdgeClientOptions {
   keyId: string;
   /** Envelope counter: a DurableCounter, so values survive restarts. */
   counter: Pick<DurableCounter, 'next'>;
-  /** Anything that sends an encoded envelope, e.g. an HttpsTransport. */
-  transport: Pick<HttpsTransport, 'send'> & { close?: () => void };
+  /** Anything that sends an encoded envelope: an HttpsTransport or an MqttTransport. */
+  transport: EnvelopeTransport;
+  /** Where envelopes wait while the gateway is unreachable; without one, a failed send is given up. */
+  spool?: Pick<EnvelopeSpool, 'append' | 'peek' | 'shift' | 'length'>;
   batch?: Pick<BatchBuilderOptions, 'maxRecords' | 'maxAgeMs' | 'maxPending' | 'takeSequence'>;
   retry?: Partial<RetryPolicy>;
   /** Injectable for tests. Default: a timer. */
@@ -71,8 +91,12 @@ export interface EdgeStats {
   refused: number;
   /** Attempts beyond the first. */
   retried: number;
-  /** Envelopes given up on: retries exhausted, or a TLS failure. */
+  /** Envelopes given up on: retries exhausted, or a TLS failure, with no spool to keep them. */
   failed: number;
+  /** Envelopes put in the spool. */
+  spooled: number;
+  /** Envelopes the spool refused (full, or not writable): lost, their counters a gap at the gateway. */
+  dropped: number;
 }
 
 interface Sent {
@@ -83,9 +107,21 @@ interface Sent {
 
 export type FlushResult =
   | { outcome: 'empty' }
-  | ({ outcome: 'accepted'; status: number } & Sent)
+  | ({ outcome: 'accepted'; status: number; duplicate?: true } & Sent)
+  | ({ outcome: 'spooled'; error: EdgeError } & Sent)
   | ({ outcome: 'refused'; status: number; problem?: Problem } & Sent)
   | ({ outcome: 'failed'; error: EdgeError; lastStatus?: number; envelope: Uint8Array } & Sent);
+
+export interface DrainResult {
+  /** Spooled envelopes the gateway accepted (or had already accepted). */
+  delivered: number;
+  /** Spooled envelopes the gateway refused: removed from the spool, with why. */
+  refused: Array<{ counter: bigint; status: number; code?: string }>;
+  /** Envelopes still spooled. */
+  remaining: number;
+  /** Why draining stopped early, if it did. */
+  stoppedBy?: EdgeError;
+}
 
 const RETRYABLE_ERRORS: ReadonlySet<EdgeErrorCode> = new Set(['EDGE_NETWORK', 'EDGE_TIMEOUT']);
 
@@ -98,7 +134,17 @@ export class EdgeClient {
   readonly #retry: RetryPolicy;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
-  readonly #stats: EdgeStats = { sent: 0, accepted: 0, refused: 0, retried: 0, failed: 0 };
+  readonly #spool: EdgeClientOptions['spool'];
+  readonly #stats: EdgeStats = {
+    sent: 0,
+    accepted: 0,
+    refused: 0,
+    retried: 0,
+    failed: 0,
+    spooled: 0,
+    dropped: 0,
+  };
+  #draining: Promise<DrainResult> | undefined;
 
   constructor(options: EdgeClientOptions) {
     this.#builder = new BatchBuilder({
@@ -118,6 +164,7 @@ export class EdgeClient {
     this.#keyId = options.keyId;
     this.#counter = options.counter;
     this.#transport = options.transport;
+    this.#spool = options.spool;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     const { maxAttempts, baseDelayMs, maxDelayMs } = this.#retry;
     if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || !(baseDelayMs >= 0) || !(maxDelayMs >= 0)) {
@@ -170,6 +217,111 @@ export class EdgeClient {
     });
     this.#stats.sent++;
     const sent = { counter, records: batch.records.length };
+    if (this.#spool !== undefined && this.#spool.length > 0) {
+      // Behind what is spooled, so the gateway sees counters in order; try to drain it first.
+      let stoppedBy: EdgeError | undefined;
+      try {
+        stoppedBy = (await this.drain()).stoppedBy;
+      } catch (error) {
+        if (!(error instanceof EdgeError)) throw error;
+        stoppedBy = error; // a damaged spool: send this one directly rather than lose it too
+        return this.#settle(await this.#deliver(envelope, sent, this.#retry.maxAttempts, false));
+      }
+      if (this.#spool.length > 0) {
+        return this.#toSpool(
+          envelope,
+          sent,
+          0,
+          stoppedBy ?? new EdgeError('EDGE_NETWORK', 'spool not drained'),
+        );
+      }
+    }
+    const result = await this.#deliver(envelope, sent, this.#retry.maxAttempts, false);
+    if (result.outcome === 'failed' && this.#spool !== undefined) {
+      return this.#toSpool(envelope, sent, result.attempts, result.error);
+    }
+    return this.#settle(result);
+  }
+
+  /**
+   * Sends spooled envelopes, oldest first, until the spool is empty or one cannot be delivered (then
+   * it stays first). Each gets `maxAttempts` attempts (default 1: a quick probe of the link). An
+   * envelope the gateway refuses is removed and reported; TELEMETRY_REPLAYED counts as delivered (it
+   * was accepted before, e.g. just before a crash). Rejects with EDGE_SPOOL_* if the spool cannot be
+   * read or advanced. Concurrent calls share one drain.
+   */
+  drain(options: { maxAttempts?: number } = {}): Promise<DrainResult> {
+    if (this.#draining !== undefined) return this.#draining;
+    this.#draining = this.#drain(options.maxAttempts ?? 1).finally(() => {
+      this.#draining = undefined;
+    });
+    return this.#draining;
+  }
+
+  /** Envelopes waiting in the spool (0 without one). */
+  get spooled(): number {
+    return this.#spool?.length ?? 0;
+  }
+
+  async #drain(maxAttempts: number): Promise<DrainResult> {
+    const result: DrainResult = { delivered: 0, refused: [], remaining: this.#spool?.length ?? 0 };
+    const spool = this.#spool;
+    if (spool === undefined) return result;
+    for (let item = spool.peek(); item !== undefined; item = spool.peek()) {
+      const sent = { counter: item.counter, records: item.records };
+      const outcome = await this.#deliver(item.envelope, sent, maxAttempts, true);
+      if (outcome.outcome === 'failed') {
+        result.stoppedBy = outcome.error;
+        break;
+      }
+      spool.shift();
+      if (outcome.outcome === 'accepted') {
+        this.#stats.accepted++;
+        result.delivered++;
+      } else if (outcome.outcome === 'refused') {
+        this.#stats.refused++;
+        const refusal: DrainResult['refused'][number] = { counter: item.counter, status: outcome.status };
+        if (outcome.problem?.code !== undefined) refusal.code = outcome.problem.code;
+        result.refused.push(refusal);
+      }
+    }
+    result.remaining = spool.length;
+    return result;
+  }
+
+  #toSpool(
+    envelope: Uint8Array,
+    sent: Omit<Sent, 'attempts'>,
+    attempts: number,
+    why: EdgeError,
+  ): FlushResult {
+    try {
+      this.#spool?.append({ envelope, counter: sent.counter, records: sent.records });
+    } catch (error) {
+      if (!(error instanceof EdgeError)) throw error;
+      this.#stats.dropped++;
+      this.#stats.failed++;
+      return { outcome: 'failed', error, envelope, ...sent, attempts };
+    }
+    this.#stats.spooled++;
+    return { outcome: 'spooled', error: why, ...sent, attempts };
+  }
+
+  /** Counts a final outcome of a fresh envelope. */
+  #settle(result: FlushResult): FlushResult {
+    if (result.outcome === 'accepted') this.#stats.accepted++;
+    else if (result.outcome === 'refused') this.#stats.refused++;
+    else if (result.outcome === 'failed') this.#stats.failed++;
+    return result;
+  }
+
+  /** Sends one envelope with up to `maxAttempts` attempts; counts retries, not outcomes. */
+  async #deliver(
+    envelope: Uint8Array,
+    sent: Omit<Sent, 'attempts'>,
+    maxAttempts: number,
+    resent: boolean,
+  ): Promise<FlushResult> {
     for (let attempt = 1; ; attempt++) {
       let last: EdgeError | number;
       let retryAfterSeconds: number | undefined;
@@ -177,11 +329,13 @@ export class EdgeClient {
         const answer = await this.#transport.send(envelope);
         const { status } = answer;
         if (status >= 200 && status < 300) {
-          this.#stats.accepted++;
           return { outcome: 'accepted', status, ...sent, attempts: attempt };
         }
+        if (status === 409 && answer.problem?.code === 'TELEMETRY_REPLAYED' && (resent || attempt > 1)) {
+          // This very envelope (its counter is never reused) was accepted by an earlier attempt.
+          return { outcome: 'accepted', status, duplicate: true, ...sent, attempts: attempt };
+        }
         if (status !== 429 && status < 500) {
-          this.#stats.refused++;
           const refused: FlushResult = { outcome: 'refused', status, ...sent, attempts: attempt };
           if (answer.problem !== undefined) refused.problem = answer.problem;
           return refused;
@@ -191,13 +345,11 @@ export class EdgeClient {
       } catch (error) {
         if (!(error instanceof EdgeError)) throw error;
         if (!RETRYABLE_ERRORS.has(error.code)) {
-          this.#stats.failed++;
           return { outcome: 'failed', error, envelope, ...sent, attempts: attempt };
         }
         last = error;
       }
-      if (attempt >= this.#retry.maxAttempts) {
-        this.#stats.failed++;
+      if (attempt >= maxAttempts) {
         const error =
           typeof last === 'number'
             ? new EdgeError(

@@ -30,7 +30,19 @@ export type EdgeErrorCode =
   /** The transport was closed. */
   | 'EDGE_TRANSPORT_CLOSED'
   /** Every attempt failed with a retryable error or status. */
-  | 'EDGE_RETRIES_EXHAUSTED';
+  | 'EDGE_RETRIES_EXHAUSTED'
+  /** The gateway refused an EST enrollment or re-enrollment (the problem's code says why). */
+  | 'EDGE_ENROLLMENT_REFUSED'
+  /** The device's key and certificate files could not be read or durably written. */
+  | 'EDGE_CREDENTIALS_IO'
+  /** The offline spool holds as much as it may (spool.ts: new envelopes are refused, old ones kept). */
+  | 'EDGE_SPOOL_FULL'
+  /** The spool file is not one this SDK wrote, or a record inside it is damaged: refuse rather than skip. */
+  | 'EDGE_SPOOL_CORRUPT'
+  /** The spool could not be read or durably written. */
+  | 'EDGE_SPOOL_IO'
+  /** The MQTT broker refused the connection, the subscription or a publish (credentials, ACL): retrying will not help. */
+  | 'EDGE_BROKER_REFUSED';
 
 export const EDGE_ERROR_CODES: readonly EdgeErrorCode[] = [
   'EDGE_INVALID_ARGUMENT',
@@ -46,6 +58,12 @@ export const EDGE_ERROR_CODES: readonly EdgeErrorCode[] = [
   'EDGE_BAD_RESPONSE',
   'EDGE_TRANSPORT_CLOSED',
   'EDGE_RETRIES_EXHAUSTED',
+  'EDGE_ENROLLMENT_REFUSED',
+  'EDGE_CREDENTIALS_IO',
+  'EDGE_SPOOL_FULL',
+  'EDGE_SPOOL_CORRUPT',
+  'EDGE_SPOOL_IO',
+  'EDGE_BROKER_REFUSED',
 ];
 
 export class EdgeError extends Error {

@@ -9,23 +9,38 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import Fastify from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ensureAuditKeys } from './audit/keys.ts';
 import { AuditLog } from './audit/log.ts';
+import { resourceServerFromConfig } from './auth/resource/from-config.ts';
+import { DpopNonces, ensureDpopNonceKey } from './auth/server/dpop-nonce.ts';
+import { startAuthorizationServer } from './auth/server/from-config.ts';
 import type { GatewayConfig, ListenerConfig } from './config/config.ts';
 import { GatewayEvents } from './events.ts';
 import { answerClientError } from './http/client-error.ts';
 import { type AnyFastify, installCommon } from './http/common.ts';
 import { type TlsMaterial, tlsServerOptions } from './http/tls-policy.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { loadManufacturerAnchors } from './pki/enrollment/manufacturer.ts';
 import { syncInventoryFromDataDir } from './pki/inventory-sync.ts';
+import { startRevocationService } from './pki/revocation/service.ts';
+import { LiveTls } from './pki/rollover/live-tls.ts';
+import { startRotationJob } from './pki/rotation/job.ts';
+import { registerRotationMetrics } from './pki/rotation/metrics.ts';
 import { registerControlPlaneRoutes } from './routes/control-plane.ts';
+import { registerEstRoutes } from './routes/est.ts';
+import { registerOAuthMetadataRoutes, registerOAuthRoutes } from './routes/oauth.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPublicRoutes } from './routes/public.ts';
+import { registerRevocationRoutes } from './routes/revocation.ts';
 import { registerTelemetryRoutes } from './routes/telemetry.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
+import type { IngestDeps } from './telemetry/ingest.ts';
+import { ensureMqttClientIdentity } from './telemetry/mqtt/client-identity.ts';
+import { type MqttSubscriber, startMqttSubscriber } from './telemetry/mqtt/subscriber.ts';
 
 export interface GatewayOptions {
   dataDir: string;
@@ -37,7 +52,8 @@ export interface GatewayOptions {
   postgresSchema?: string;
 }
 
-export type ListenerName = 'controlPlane' | 'telemetry' | 'public' | 'ops';
+/** oauthToken: the optional token listener (auth.tokenListener; issue 4), absent unless configured. */
+export type ListenerName = 'controlPlane' | 'telemetry' | 'public' | 'ops' | 'oauthToken';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -45,8 +61,14 @@ export interface Gateway {
   readonly audit: AuditLog;
   readonly events: GatewayEvents;
   readonly logger: Logger;
+  /** The TLS listeners' live material: trust bundle reload (CA rollover) and ticket-key rotation. */
+  readonly tls: LiveTls;
+  /** The MQTT telemetry subscriber, when `mqtt.enabled` (docs/mqtt.md). */
+  readonly mqtt?: MqttSubscriber;
   /** Bound addresses, e.g. for port 0 in tests. */
-  readonly addresses: Record<ListenerName, { host: string; port: number }>;
+  readonly addresses: Record<Exclude<ListenerName, 'oauthToken'>, { host: string; port: number }> & {
+    oauthToken?: { host: string; port: number };
+  };
   close(): Promise<void>;
 }
 
@@ -120,10 +142,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }) as unknown as AnyFastify;
   const publicApp = Fastify({
     ...common('public'),
-    https: { ...tlsServerOptions(material, false), maxHeaderSize },
+    // A client certificate is requested but not required: EST simplereenroll reads a verified one
+    // (http/peer.ts), simpleenroll an unverified one as a manufacturer certificate (routes/est.ts);
+    // no other public route looks at it.
+    https: {
+      ...tlsServerOptions(material, false),
+      requestCert: true,
+      rejectUnauthorized: false,
+      maxHeaderSize,
+    },
   }) as unknown as AnyFastify;
   const ops = Fastify({ ...common('ops'), http: { maxHeaderSize } }) as unknown as AnyFastify;
   Object.assign(apps, { controlPlane: control, telemetry, public: publicApp, ops });
+  // The token listener (auth.tokenListener, off by default): /oauth/* only; it requests a client
+  // certificate but lets one that is not from the fleetgate CA through the handshake, for
+  // self_signed_tls_client_auth (pinned by thumbprint). docs/auth.md "Token listener".
+  if (config.auth.tokenListener !== null) {
+    apps.oauthToken = Fastify({
+      ...common('oauthToken'),
+      https: { ...tlsServerOptions(material, true), rejectUnauthorized: false, maxHeaderSize },
+    }) as unknown as AnyFastify;
+  }
 
   for (const [name, app] of Object.entries(apps) as [ListenerName, AnyFastify][]) {
     installCommon(app, name, metrics);
@@ -133,10 +172,120 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
     }
   }
-  registerControlPlaneRoutes(control, { store, audit, config, now }, config.partners, events);
-  registerTelemetryRoutes(telemetry, { store, audit, limits: config.telemetry, now }, events);
-  registerPublicRoutes(publicApp, { caBundle: material.ca, audit, auditVkey: keys.vkey });
+  // Live TLS: ca.pem and the server certificate are reloaded on every TLS listener without a restart
+  // (CA rollover), session-ticket keys rotate. docs/pki.md "CA rollover", "TLS policy".
+  const liveTls = new LiveTls(material, {
+    dataDir,
+    listeners: (Object.entries(apps) as [ListenerName, AnyFastify][])
+      .filter(([name]) => name !== 'ops')
+      .map(([name, app]) => ({ name, server: app.server as unknown as TlsServer })),
+    ticketRotationMs: config.tls.ticketKeyRotationMinutes * 60_000,
+    checkIntervalMs: config.tls.reloadCheckIntervalMs,
+    onReload: (reload) => {
+      logger.info(
+        { anchors: reload.anchors, serverCertSha256: reload.serverCertSha256 },
+        'TLS material reloaded',
+      );
+      audit
+        .append({
+          class: 'pki.trust-bundle.reloaded',
+          actor: { kind: 'system', id: 'gateway' },
+          subject: { kind: 'trust-bundle', id: reload.anchors.join(',') },
+          outcome: 'recorded',
+          details: {
+            anchorsAdded: reload.anchorsAdded,
+            anchorsRemoved: reload.anchorsRemoved,
+            serverCertSha256: reload.serverCertSha256,
+            listeners: reload.listeners,
+          },
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'audit of a TLS reload failed'));
+    },
+    onError: (error) => logger.warn({ err: error }, 'TLS material not reloaded'),
+  });
+  liveTls.start();
+  // Partner authorization (issue 4): one DPoP nonce source for the token endpoint and the resource server
+  // (same origin, so a client's nonce is good for both); every control-plane route behind authorize().
+  const dpopNonces = new DpopNonces(
+    ensureDpopNonceKey(dataDir),
+    config.resourceServer.dpop.nonceSlotSeconds,
+    now,
+  );
+  // Before the resource server: it reads the token signing key this creates on first start.
+  const authorizationServer = await startAuthorizationServer({
+    dataDir,
+    config,
+    store,
+    audit,
+    now,
+    nonces: dpopNonces,
+    logger,
+  });
+  const resourceServer = resourceServerFromConfig({
+    dataDir,
+    config,
+    store,
+    audit,
+    now,
+    nonces: dpopNonces,
+    logger,
+  });
+  registerControlPlaneRoutes(control, { store, audit, config, now }, resourceServer, events);
+  // The authorization server: /oauth/* on the control plane (and the token listener); RFC 8414 metadata
+  // and the JWKS on the public listener. docs/auth.md "Authorization server".
+  registerOAuthRoutes(control, authorizationServer.server);
+  if (apps.oauthToken !== undefined) registerOAuthRoutes(apps.oauthToken, authorizationServer.server);
+  const oauthMetadata = () => authorizationServer.metadata(addresses.oauthToken?.port);
+  registerOAuthMetadataRoutes(control, oauthMetadata);
+  registerOAuthMetadataRoutes(publicApp, oauthMetadata, authorizationServer.jwks);
+  // One IngestDeps for both telemetry transports (HTTPS here, MQTT below): same limits, same state.
+  const ingestDeps: IngestDeps = { store, audit, limits: config.telemetry, now };
+  registerTelemetryRoutes(telemetry, ingestDeps, events);
+  registerPublicRoutes(publicApp, {
+    get caBundle() {
+      return liveTls.material.ca; // the bundle in force, also after a CA rollover
+    },
+    audit,
+    auditVkey: keys.vkey,
+  });
   registerOpsRoutes(ops, { store, metrics, ready: () => ready });
+  // Revocation: CRL and OCSP on the public listener; revoked certificates refused and their open
+  // connections closed on every TLS listener within seconds. docs/pki.md "Revocation".
+  const revocation = await startRevocationService({
+    dataDir,
+    store,
+    audit,
+    now,
+    logger,
+    config: config.revocation,
+    registry: metrics.registry,
+  });
+  for (const name of ['controlPlane', 'telemetry', 'public'] as const) {
+    revocation.enforcer.attach(apps[name] as AnyFastify, name);
+  }
+  if (apps.oauthToken !== undefined) revocation.enforcer.attach(apps.oauthToken, 'oauthToken');
+  registerRevocationRoutes(publicApp, revocation);
+  // Enrollment (EST) and rotation: docs/pki.md "Enrollment (EST)" and "Rotation".
+  const rotationMetrics = registerRotationMetrics(metrics.registry, store, {
+    renewAtFraction: config.rotation.renewAtFraction,
+    now,
+  });
+  registerEstRoutes(publicApp, {
+    store,
+    audit,
+    now,
+    dataDir,
+    enrollment: config.enrollment,
+    rotation: config.rotation,
+    onSuccession: rotationMetrics.observe,
+    manufacturerAnchors: loadManufacturerAnchors(dataDir, config.enrollment.manufacturerCaFile),
+    fleet: () => config.fleet.vehicles,
+    caBundlePath: join(dataDir, 'pki', 'ca.pem'),
+  });
+  const rotationJob = startRotationJob(
+    { store, audit, now, logger },
+    config.rotation.checkIntervalSeconds * 1000,
+  );
 
   const publishTimer = setInterval(() => {
     audit
@@ -148,17 +297,42 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }, config.audit.checkpointIntervalMs);
   publishTimer.unref();
 
-  const addresses = {} as Record<ListenerName, { host: string; port: number }>;
+  const addresses = {} as Gateway['addresses'];
+  let mqtt: MqttSubscriber | undefined;
   try {
     for (const [name, app] of Object.entries(apps) as [ListenerName, AnyFastify][]) {
-      const l: ListenerConfig = config.listeners[name];
+      const l: ListenerConfig | null =
+        name === 'oauthToken' ? config.auth.tokenListener : config.listeners[name];
+      if (l === null) continue;
       await app.listen({ host: l.host, port: l.port });
       const bound = app.server.address() as AddressInfo;
       addresses[name] = { host: l.host, port: bound.port };
     }
+    // MQTT telemetry (mqtt.enabled; docs/mqtt.md): connects in the background and never delays startup.
+    if (config.mqtt.enabled) {
+      mqtt = startMqttSubscriber({
+        config: config.mqtt,
+        credentials: await ensureMqttClientIdentity({ dataDir, config, store, audit }),
+        message: {
+          ingest: ingestDeps,
+          store,
+          audit,
+          events,
+          logger,
+          now,
+          maxEnvelopeBytes: config.telemetry.maxEnvelopeBytes,
+        },
+        logger,
+        registry: metrics.registry,
+      });
+    }
   } catch (error) {
+    await mqtt?.close();
     clearInterval(publishTimer);
+    liveTls.stop();
+    await rotationJob.stop();
     await Promise.allSettled(Object.values(apps).map((a) => a.close()));
+    await revocation.close();
     await store.close();
     throw error;
   }
@@ -172,12 +346,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     events,
     logger,
+    tls: liveTls,
     addresses,
+    ...(mqtt === undefined ? {} : { mqtt }),
     close: () => {
       closing ??= (async () => {
         ready = false;
         clearInterval(publishTimer);
+        liveTls.stop();
+        await rotationJob.stop();
         await Promise.allSettled(Object.values(apps).map((a) => a.close()));
+        await mqtt?.close(); // the message in hand is stored or refused, and acknowledged, first
+        await revocation.close();
         const cp = await audit.publish();
         if (cp !== undefined) events.emit('audit.checkpoint', { size: cp.size });
         await store.close();

@@ -1,7 +1,8 @@
 /**
  * The gateway's listeners against real peers: the openssl CLI, curl, and Node's TLS client.
  * Handshake-level refusals (TLS 1.2, no certificate, unknown CA, expired certificate) and the mTLS
- * control plane creating a tender, on every store engine.
+ * control plane creating a tender, on every store engine. Tender routes need an access token (issue 4):
+ * each partner first gets a certificate-bound one from POST /oauth/token with its certificate.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -10,8 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedCa, loadIssuingCa } from '../src/pki/ca.ts';
 import { issuePartnerCertificate } from '../src/pki/issue.ts';
 
+import { send } from './auth/resource/support/gateway.ts';
+import { partnerToken } from './auth/resource/support/oauth.ts';
 import { engines } from './support/engines.ts';
-import { startTestGateway, type TestGateway } from './support/harness.ts';
+import { type Credentials, startTestGateway, type TestGateway } from './support/harness.ts';
 import { httpsRequest } from './support/https-client.ts';
 import { runPeer } from './support/run.ts';
 
@@ -71,6 +74,25 @@ for (const engine of engines()) {
       t = await startTestGateway(engine);
     });
     afterAll(async () => t?.stop());
+
+    /** `Bearer <certificate-bound token>` for a partner, from the token endpoint with its certificate. */
+    const bearer = async (id: string) =>
+      `Bearer ${(await partnerToken(t.url.control, t.partner(id), id)).access_token}`;
+    /** A tender API call with a partner's certificate and token. */
+    const withToken = (
+      url: string,
+      p: Credentials,
+      authorization: string,
+      options: { body?: string | Uint8Array; contentType?: string } = {},
+    ) =>
+      send(url, {
+        creds: p,
+        headers: {
+          authorization,
+          ...(options.contentType === undefined ? {} : { 'content-type': options.contentType }),
+        },
+        ...(options.body === undefined ? {} : { body: options.body }),
+      });
 
     it('refuses TLS 1.2 at the handshake (openssl s_client -tls1_2)', async () => {
       for (const port of [
@@ -152,8 +174,26 @@ for (const engine of engines()) {
       ).toBe('ok');
     });
 
-    it('curl with the partner certificate creates a tender and gets a receipt', async () => {
+    it('curl with the partner certificate gets a token, creates a tender and gets a receipt', async () => {
       const dir = join(t.dataDir, 'pki', 'partners', 'acme-tms');
+      const { out: tokenOut } = await runPeer('curl', [
+        '-sS',
+        '--cacert',
+        t.caPath,
+        '--cert',
+        join(dir, 'chain.pem'),
+        '--key',
+        join(dir, 'key.pem'),
+        '-d',
+        'grant_type=client_credentials',
+        '-d',
+        'client_id=acme-tms',
+        '-d',
+        'scope=tenders:write tenders:read',
+        `${t.url.control}/oauth/token`,
+      ]);
+      const issued = JSON.parse(tokenOut) as { access_token: string; token_type: string };
+      expect(issued.token_type).toBe('Bearer');
       const body = JSON.stringify(tender('CURL-1'));
       const { out: stdout } = await runPeer('curl', [
         '-sS',
@@ -165,6 +205,8 @@ for (const engine of engines()) {
         join(dir, 'key.pem'),
         '-H',
         'content-type: application/json',
+        '-H',
+        `authorization: Bearer ${issued.access_token}`,
         '--data-binary',
         body,
         '-w',
@@ -183,24 +225,20 @@ for (const engine of engines()) {
       expect(created.reasonCodes).toEqual(['LANE_SERVED']);
       expect(created.receipt.auditIndex).toBeGreaterThanOrEqual(0);
       const partner = t.partner('acme-tms');
-      const fetched = await httpsRequest(`${t.url.control}/v1/tenders/${created.id}`, {
-        ca: partner.ca,
-        cert: partner.chain,
-        key: partner.key,
-      });
+      const fetched = await withToken(
+        `${t.url.control}/v1/tenders/${created.id}`,
+        partner,
+        `Bearer ${issued.access_token}`,
+      );
       expect(fetched.status).toBe(200);
       expect(fetched.json().reference).toBe('CURL-1');
     });
 
     it('decides from the lanes served, with reason codes', async () => {
       const p = t.partner('acme-tms');
+      const token = await bearer('acme-tms');
       const post = (body: unknown) =>
-        httpsRequest(`${t.url.control}/v1/tenders`, {
-          ca: p.ca,
-          cert: p.chain,
-          key: p.key,
-          body: JSON.stringify(body),
-        });
+        withToken(`${t.url.control}/v1/tenders`, p, token, { body: JSON.stringify(body) });
       const reverse = await post(
         tender('R-1', { origin: 'Houston, TX', destination: 'Dallas, TX', equipment: 'reefer' }),
       );
@@ -225,14 +263,9 @@ for (const engine of engines()) {
 
     it('refuses bad tender bodies with coded problem+json and keeps serving', async () => {
       const p = t.partner('acme-tms');
+      const token = await bearer('acme-tms');
       const post = (body: string, contentType?: string) =>
-        httpsRequest(`${t.url.control}/v1/tenders`, {
-          ca: p.ca,
-          cert: p.chain,
-          key: p.key,
-          body,
-          ...(contentType ? { contentType } : {}),
-        });
+        withToken(`${t.url.control}/v1/tenders`, p, token, { body, ...(contentType ? { contentType } : {}) });
       const cases: [string, string | undefined, number, string][] = [
         [JSON.stringify({ ...tender('M-1'), status: 'accepted' }), undefined, 400, 'REQUEST_INVALID'],
         [JSON.stringify({ ...tender('M-2'), tenantId: 'globex' }), undefined, 400, 'REQUEST_INVALID'],
@@ -260,10 +293,7 @@ for (const engine of engines()) {
         expect({ status: res.status, code: res.json().code }).toEqual({ status, code });
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       }
-      const invalidUtf8 = await httpsRequest(`${t.url.control}/v1/tenders`, {
-        ca: p.ca,
-        cert: p.chain,
-        key: p.key,
+      const invalidUtf8 = await withToken(`${t.url.control}/v1/tenders`, p, token, {
         body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
       });
       expect(invalidUtf8.json().code).toBe('REQUEST_MALFORMED_JSON');
@@ -272,19 +302,12 @@ for (const engine of engines()) {
 
     it('isolates partners: another partner, a vehicle or an unregistered partner cannot read a tender', async () => {
       const acme = t.partner('acme-tms');
-      const created = await httpsRequest(`${t.url.control}/v1/tenders`, {
-        ca: acme.ca,
-        cert: acme.chain,
-        key: acme.key,
+      const created = await withToken(`${t.url.control}/v1/tenders`, acme, await bearer('acme-tms'), {
         body: JSON.stringify(tender('ISO-1')),
       });
       const id = created.json().id as string;
       const globex = t.partner('globex-tms');
-      const other = await httpsRequest(`${t.url.control}/v1/tenders/${id}`, {
-        ca: globex.ca,
-        cert: globex.chain,
-        key: globex.key,
-      });
+      const other = await withToken(`${t.url.control}/v1/tenders/${id}`, globex, await bearer('globex-tms'));
       expect(other.status).toBe(404);
       expect(other.json().code).toBe('TENDER_NOT_FOUND');
       const vehicle = t.vehicle('TRK-001');

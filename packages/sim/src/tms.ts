@@ -1,10 +1,13 @@
 /**
  * A simulated TMS (a shipper's or broker's system) tendering loads to the fleet over mTLS with its
- * partner certificate. Its mix is realistic on purpose: most tenders on lanes the fleet serves, some on
+ * partner certificate and a sender-constrained OAuth access token (issue 4): DPoP-bound by default,
+ * certificate-bound on request, obtained from the gateway's token endpoint and refreshed before it
+ * expires (partner-token.ts). Its mix is realistic on purpose: most tenders on lanes the fleet serves, some on
  * lanes it does not, some hazmat or overweight — so the gateway's decisions and reason codes show.
  */
 import { Agent, request } from 'node:https';
 import { HUBS } from './geo.ts';
+import { type Exchange, PartnerTokenSource, partnerIdOf, type TokenBinding } from './partner-token.ts';
 
 export interface PartnerCredentials {
   /** PEM chain (leaf + intermediate), PEM private key, PEM trust bundle. */
@@ -27,6 +30,16 @@ export interface TenderBody {
 export interface TenderResponse {
   status: number;
   body: Record<string, unknown>;
+}
+
+export interface TmsClientOptions {
+  /** 'dpop' (default) or 'mtls' (certificate-bound). */
+  binding?: TokenBinding;
+  /** Defaults to the partner id in the certificate's SAN URI. */
+  clientId?: string;
+  scope?: string;
+  /** The client's clock (ms since the epoch) for proofs and refresh; Date.now by default. */
+  now?: () => number;
 }
 
 export interface TmsStats {
@@ -67,8 +80,9 @@ export function randomTender(random: () => number, now: Date, sequence: number, 
 export class TmsClient {
   readonly #agent: Agent;
   readonly #baseUrl: URL;
+  readonly tokens: PartnerTokenSource;
 
-  constructor(baseUrl: string, credentials: PartnerCredentials) {
+  constructor(baseUrl: string, credentials: PartnerCredentials, options: TmsClientOptions = {}) {
     this.#baseUrl = new URL(baseUrl);
     this.#agent = new Agent({
       keepAlive: true,
@@ -77,6 +91,14 @@ export class TmsClient {
       cert: credentials.cert,
       key: credentials.key,
       ca: credentials.ca,
+    });
+    this.tokens = new PartnerTokenSource({
+      origin: this.#baseUrl.origin,
+      clientId: options.clientId ?? partnerIdOf(credentials.cert),
+      scope: options.scope ?? 'tenders:write tenders:read',
+      binding: options.binding ?? 'dpop',
+      exchange: this.#exchange,
+      ...(options.now === undefined ? {} : { now: options.now }),
     });
   }
 
@@ -88,17 +110,35 @@ export class TmsClient {
     return this.#send('GET', `/v1/tenders/${encodeURIComponent(id)}`);
   }
 
-  #send(method: string, path: string, payload?: string): Promise<TenderResponse> {
-    return new Promise((resolve, reject) => {
+  /** A tender API call with a bound token: retried once for a new DPoP nonce or a new token. */
+  async #send(method: string, path: string, payload?: string): Promise<TenderResponse> {
+    const json = payload === undefined ? {} : { 'content-type': 'application/json' };
+    let res = await this.#exchange(
+      method,
+      path,
+      { ...json, ...(await this.tokens.headersFor(method, path)) },
+      payload,
+    );
+    if (this.tokens.retryAfter(res.status, res.headers) !== 'none') {
+      res = await this.#exchange(
+        method,
+        path,
+        { ...json, ...(await this.tokens.headersFor(method, path)) },
+        payload,
+      );
+    }
+    return { status: res.status, body: res.body };
+  }
+
+  readonly #exchange: Exchange = (method, path, headers, payload) =>
+    new Promise((resolve, reject) => {
       const req = request(
         new URL(path, this.#baseUrl),
         {
           method,
           agent: this.#agent,
           headers:
-            payload === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+            payload === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(payload) },
           timeout: 10_000,
         },
         (res) => {
@@ -112,16 +152,16 @@ export class TmsClient {
             } catch {
               body = { raw: text.slice(0, 200) };
             }
-            resolve({ status: res.statusCode ?? 0, body });
+            this.tokens.observe(res.headers);
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
           });
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error('tender request timed out')));
+      req.on('timeout', () => req.destroy(new Error('control-plane request timed out')));
       req.on('error', reject);
       req.end(payload);
     });
-  }
 
   close(): void {
     this.#agent.destroy();
@@ -143,10 +183,21 @@ export class TmsSimulator {
     credentials: PartnerCredentials;
     intervalMs: number;
     random?: () => number;
+    /** 'dpop' (default) or 'mtls'. */
+    binding?: TokenBinding;
   }) {
-    this.#client = new TmsClient(options.baseUrl, options.credentials);
+    this.#client = new TmsClient(
+      options.baseUrl,
+      options.credentials,
+      options.binding === undefined ? {} : { binding: options.binding },
+    );
     this.#intervalMs = options.intervalMs;
     this.#random = options.random ?? Math.random;
+  }
+
+  /** Access tokens obtained so far (one per lifetime, refreshed before expiry). */
+  get tokensObtained(): number {
+    return this.#client.tokens.tokensObtained;
   }
 
   start(): void {

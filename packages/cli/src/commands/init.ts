@@ -46,6 +46,8 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   await bootstrapPki(dataDir, {
     vehicles: config.fleet.vehicles,
     partners: config.partners.map((p) => p.id),
+    keys: config.keys, // CA key custody: docs/pki.md "Key custody"
+    env: options.env ?? process.env,
   });
   ensureAuditKeys(dataDir, config.audit.origin);
   const store = await openStore(

@@ -11,6 +11,45 @@ export type AuditClass =
   | 'telemetry.batch.rejected'
   | 'tender.decided'
   | 'pki.certificate.issued'
+  // Revocation (pki/revocation/): a certificate revoked; a revoked certificate's connection or request
+  // refused; open connections of a revoked certificate closed; a CRL signed.
+  | 'pki.certificate.revoked'
+  | 'pki.certificate.revoked-use-refused'
+  | 'pki.connection.terminated'
+  | 'pki.crl.issued'
+  // Enrollment and rotation (pki/enrollment/, pki/rotation/): a bootstrap token created; an EST request
+  // refused; a forced rotation ordered for a certificate.
+  | 'pki.enrollment.token-created'
+  | 'pki.enrollment.refused'
+  | 'pki.rotation.forced'
+  // Resource server (auth/resource/, auth/policy/): an access token or DPoP proof refused on a
+  // control-plane route; a tender refused by the client's lane / equipment / time-window policy.
+  | 'auth.token.refused'
+  | 'auth.policy.refused'
+  // Authorization server (auth/server/): a token issued or a token request refused; a failed client
+  // authentication and a lockout it started; token-endpoint rate limiting (at most one entry per key per
+  // 10 s); a token revoked (RFC 7009); a client registered, suspended or given new keys (fleetgate partner).
+  | 'auth.token.issued'
+  | 'auth.token.request_refused'
+  | 'auth.token.rate_limited'
+  | 'auth.token.revoked'
+  | 'auth.client.authentication_failed'
+  | 'auth.client.locked'
+  | 'auth.client.registered'
+  | 'auth.client.suspended'
+  | 'auth.client.keys_rotated'
+  // Key custody and CA rollover (pki/rollover/): the TLS listeners installed a new trust bundle or server
+  // certificate without a restart (details: anchors added and removed, the server certificate).
+  | 'pki.trust-bundle.reloaded'
+  // Telemetry ingest (telemetry/): a device key registered or revoked, a vehicle's signature policy set;
+  // a vehicle flag raised or cleared (clock skew); a device's token bucket or connection cap refusing
+  // (at most one entry per vehicle and limit per 10 s, with the count of refusals).
+  | 'telemetry.device-key.registered'
+  | 'telemetry.device-key.revoked'
+  | 'telemetry.device-policy.set'
+  | 'telemetry.vehicle-flag.raised'
+  | 'telemetry.vehicle-flag.cleared'
+  | 'telemetry.rate-limited'
   | 'gateway.started'
   | 'gateway.stopped';
 

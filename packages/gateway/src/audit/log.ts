@@ -72,6 +72,28 @@ export class AuditLog {
     return { index, leafHash: hash };
   }
 
+  /**
+   * Sequences several entries inside `tx` under one lock, in the order given, with dense consecutive
+   * indices (group commit: telemetry/write-group.ts). Call it last in the transaction, as appendInTx.
+   */
+  async appendManyInTx(tx: Queryable, events: readonly AuditEvent[]): Promise<AuditReceipt[]> {
+    if (events.length === 0) return [];
+    const time = this.#now();
+    const entries = events.map((event) => canonicalJson(auditDocument(event, time)));
+    const hashes = entries.map((entry) => leafHash(utf8(entry)));
+    await tx.query('LOCK TABLE audit_entries IN SHARE ROW EXCLUSIVE MODE');
+    const [row] = await tx.query<{ next: string }>(
+      'SELECT (coalesce(max(idx), -1) + 1)::int8 AS next FROM audit_entries',
+    );
+    const first = toSafeNumber(row?.next);
+    await tx.query(
+      `INSERT INTO audit_entries (idx, leaf_hash, entry)
+       SELECT i, decode(h, 'hex'), e FROM unnest($1::int8[], $2::text[], $3::text[]) AS u(i, h, e)`,
+      [entries.map((_, i) => String(first + i)), hashes.map((h) => toHex(h)), entries],
+    );
+    return hashes.map((hash, i) => ({ index: first + i, leafHash: hash }));
+  }
+
   /** Appends one entry in a transaction of its own. */
   append(event: AuditEvent): Promise<AuditReceipt> {
     return this.#store.transaction((tx) => this.appendInTx(tx, event));

@@ -43,6 +43,52 @@ export interface GatewayConfig {
   partners: PartnerConfig[];
   audit: { origin: string; checkpointIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** EST enrollment (RFC 7030) on the public listener; docs/pki.md "Enrollment (EST)". */
+  enrollment: EnrollmentConfig;
+  /** Certificate rotation with overlap; docs/pki.md "Rotation". */
+  rotation: RotationConfig;
+  /** Access-token checks on control-plane routes; docs/auth.md "Tokens", "DPoP", "External issuers". */
+  resourceServer: ResourceServerConfig;
+  /** The authorization server (issuer, audience, token endpoint limits); docs/auth.md "Authorization server". */
+  auth: AuthConfig;
+  /** CRL, OCSP and connection enforcement of revocations; docs/pki.md "Revocation". */
+  revocation: RevocationConfig;
+  /** Custody of CA private keys (encrypted file or PKCS#11); docs/pki.md "Key custody". */
+  keys: KeysConfig;
+  /** Session-ticket key rotation and live reload of the trust bundle; docs/pki.md "TLS policy". */
+  tls: TlsConfig;
+  /** Telemetry over MQTT through a broker (Mosquitto), off by default; docs/mqtt.md. */
+  mqtt: MqttConfig;
+  /** Telemetry ingest: signature suites, clock-skew flag, per-device limits, group commit; docs/telemetry.md. */
+  telemetryIngest: TelemetryIngestConfig;
+}
+
+export interface EnrollmentConfig {
+  /** Default lifetime of a bootstrap token made by `fleetgate device enroll`. */
+  tokenTtlSeconds: number;
+  /** Lifetime of a device certificate issued over EST. */
+  deviceValidityDays: number;
+  /** Largest PKCS#10 request accepted (DER bytes, before base64). */
+  maxCsrBytes: number;
+  /** PEM bundle of manufacturer CAs (absolute, or relative to the data directory); absent: off. */
+  manufacturerCaFile?: string;
+}
+
+export interface RotationConfig {
+  /** Renewal is due at this fraction of a certificate's lifetime (the edge SDK's default too). */
+  renewAtFraction: number;
+  /** Overlap: how long a superseded certificate stays valid after its successor is issued. */
+  graceSeconds: number;
+  /** How often the rotation job revokes certificates whose overlap has ended. */
+  checkIntervalSeconds: number;
+}
+
+export function defaultEnrollmentConfig(): EnrollmentConfig {
+  return { tokenTtlSeconds: 86_400, deviceValidityDays: 90, maxCsrBytes: 4096 };
+}
+
+export function defaultRotationConfig(): RotationConfig {
+  return { renewAtFraction: 2 / 3, graceSeconds: 86_400, checkIntervalSeconds: 60 };
 }
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -83,5 +129,263 @@ export function defaultConfig(): GatewayConfig {
     partners: [{ id: 'acme-tms', tenant: 'acme' }],
     audit: { origin: 'fleetgate.local/audit', checkpointIntervalMs: 1000 },
     log: { level: 'info' },
+    enrollment: defaultEnrollmentConfig(),
+    rotation: defaultRotationConfig(),
+    resourceServer: defaultResourceServerConfig(),
+    auth: defaultAuthConfig(),
+    revocation: defaultRevocationConfig(),
+    keys: defaultKeysConfig(),
+    tls: defaultTlsConfig(),
+    mqtt: defaultMqttConfig(),
+    telemetryIngest: defaultTelemetryIngestConfig(),
+  };
+}
+
+export interface ResourceServerConfig {
+  /** Allowed clock difference for access-token exp/nbf/iat and DPoP proof iat. */
+  clockSkewSeconds: number;
+  /** Larger access tokens are refused before decoding (the checklist's 8 KiB). */
+  maxTokenBytes: number;
+  dpop: {
+    /** Oldest DPoP proof accepted (its iat), also how long its jti is remembered. */
+    proofMaxAgeSeconds: number;
+    /** Require a server nonce (RFC 9449 §9) in every proof. */
+    nonceRequired: boolean;
+    /** A nonce is valid in its time slot and the next one. */
+    nonceSlotSeconds: number;
+    /** Asymmetric JWS algorithms accepted for proofs. */
+    algorithms: string[];
+  };
+  /** Tokens from other authorization servers, configured by their RFC 8414 metadata. */
+  externalIssuers: ExternalIssuerConfig[];
+}
+
+export interface ExternalIssuerConfig {
+  /** Must equal the metadata's `issuer` and the tokens' `iss` exactly. */
+  issuer: string;
+  /** https URL of the RFC 8414 (or OpenID Connect discovery) document. */
+  metadataUrl: string;
+  /** The `aud` value this issuer puts in tokens for fleetgate. */
+  audience: string;
+  /** Asymmetric JWS algorithms accepted from this issuer. */
+  algorithms: string[];
+  /** Accepted JOSE `typ` values (RFC 9068: at+jwt). */
+  tokenTypes: string[];
+  /** Claim naming the client (a partner id registered in fleetgate); `azp` is tried when absent. */
+  clientIdClaim: string;
+  /** PEM trust anchors for the issuer's TLS (absolute, or relative to the data directory); absent: system CAs. */
+  caFile?: string;
+  /** An unknown kid refreshes the JWKS at most this often. */
+  jwksMinRefreshSeconds: number;
+  /** The cached JWKS and metadata are refetched after this long. */
+  jwksMaxAgeSeconds: number;
+}
+
+export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
+
+export function defaultResourceServerConfig(): ResourceServerConfig {
+  return {
+    clockSkewSeconds: 30,
+    maxTokenBytes: 8192,
+    dpop: {
+      proofMaxAgeSeconds: 60,
+      nonceRequired: true,
+      nonceSlotSeconds: 60,
+      algorithms: [...DPOP_ALGORITHMS],
+    },
+    externalIssuers: [],
+  };
+}
+
+export function defaultExternalIssuer(
+  base: Pick<ExternalIssuerConfig, 'issuer' | 'metadataUrl' | 'audience'>,
+): ExternalIssuerConfig {
+  return {
+    ...base,
+    algorithms: ['RS256', 'PS256', 'ES256'],
+    tokenTypes: ['at+jwt', 'application/at+jwt'],
+    clientIdClaim: 'client_id',
+    jwksMinRefreshSeconds: 30,
+    jwksMaxAgeSeconds: 600,
+  };
+}
+
+/** A token bucket: `burst` requests at once, refilled at `perSecond`. */
+export interface TokenBucketConfig {
+  burst: number;
+  perSecond: number;
+}
+
+export interface AuthConfig {
+  /** `iss` of fleetgate's access tokens and of the RFC 8414 metadata: the control plane's URL. */
+  issuer: string;
+  /** `aud` of fleetgate's access tokens (RFC 9068 §3). */
+  audience: string;
+  /** The public listener's URL: the metadata's `jwks_uri` is `${publicUrl}/oauth/jwks`. */
+  publicUrl: string;
+  /**
+   * A second TLS 1.3 listener that serves only /oauth/*, requests a client certificate but does not
+   * require one from the fleetgate CA: self_signed_tls_client_auth, and private_key_jwt + DPoP clients
+   * without a certificate. null (the default): off — the control plane still serves /oauth/* to clients
+   * with a fleetgate certificate.
+   */
+  tokenListener: ListenerConfig | null;
+  /** Token-endpoint limits per claimed client id and per remote address (429 + Retry-After). */
+  rateLimits: { perClient: TokenBucketConfig; perAddress: TokenBucketConfig };
+  /** Lockout after `threshold` consecutive failed client authentications: base × 2^(n − threshold), capped. */
+  lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+  /** Allowed clock difference for client assertions and token-endpoint DPoP proofs. */
+  clockSkewSeconds: number;
+  /** Longest client assertion accepted (exp − now); its jti is remembered that long. */
+  assertionMaxLifetimeSeconds: number;
+}
+
+export function defaultAuthConfig(): AuthConfig {
+  return {
+    issuer: 'https://localhost:8443',
+    audience: 'urn:fleetgate:control-plane',
+    publicUrl: 'https://localhost:8445',
+    tokenListener: null,
+    rateLimits: { perClient: { burst: 20, perSecond: 2 }, perAddress: { burst: 60, perSecond: 10 } },
+    lockout: { threshold: 5, baseSeconds: 2, maxSeconds: 900 },
+    clockSkewSeconds: 30,
+    assertionMaxLifetimeSeconds: 300,
+  };
+}
+
+export interface RevocationConfig {
+  /** How often the revoked-serial set is re-read from the store (revocations by other nodes or the CLI). */
+  refreshIntervalMs: number;
+  /** CRL validity: nextUpdate - thisUpdate. */
+  crlValiditySeconds: number;
+  /** The CRL is reissued this long after its thisUpdate even without a change (before nextUpdate). */
+  crlReissueSeconds: number;
+  /** OCSP responses: nextUpdate - thisUpdate. */
+  ocspValiditySeconds: number;
+}
+
+export function defaultRevocationConfig(): RevocationConfig {
+  return {
+    refreshIntervalMs: 1000,
+    crlValiditySeconds: 3600,
+    crlReissueSeconds: 1800,
+    ocspValiditySeconds: 300,
+  };
+}
+
+export interface KeysConfig {
+  /** Where NEW CA keys are created: 'file' (encrypted local file, the default) or 'pkcs11' (an HSM). */
+  provider: 'file' | 'pkcs11';
+  file: {
+    /** Environment variable with the passphrase; used when it is set. */
+    passphraseEnv: string;
+    /** Otherwise this 0600 file (absolute, or relative to the data directory); generated if absent. */
+    passphraseFile: string;
+    /** scrypt cost as log2 N (15-20). */
+    scryptLogN: number;
+  };
+  pkcs11: {
+    /** Absolute path of the PKCS#11 module. */
+    module: string;
+    /** Label of the token that holds the CA keys. */
+    tokenLabel: string;
+    /** Environment variable with the user PIN; used when it is set. */
+    pinEnv: string;
+    /** Otherwise this 0600 file (absolute, or relative to the data directory); null: the variable only. */
+    pinFile: string | null;
+  };
+}
+
+export function defaultKeysConfig(): KeysConfig {
+  return {
+    provider: 'file',
+    file: {
+      passphraseEnv: 'FLEETGATE_CA_PASSPHRASE',
+      passphraseFile: 'secrets/ca-passphrase',
+      scryptLogN: 15,
+    },
+    pkcs11: {
+      module: '/usr/lib/softhsm/libsofthsm2.so',
+      tokenLabel: 'fleetgate',
+      pinEnv: 'FLEETGATE_PKCS11_PIN',
+      pinFile: null,
+    },
+  };
+}
+
+export interface TlsConfig {
+  /** Session-ticket keys are replaced by fresh random ones this often (every TLS listener). */
+  ticketKeyRotationMinutes: number;
+  /** How often ca.pem and the server certificate are checked for changes (reloaded without a restart). */
+  reloadCheckIntervalMs: number;
+}
+
+export function defaultTlsConfig(): TlsConfig {
+  return { ticketKeyRotationMinutes: 60, reloadCheckIntervalMs: 1000 };
+}
+
+/** Envelope signature suites by their core names (core/signature/algorithm.ts). */
+export const TELEMETRY_ALGORITHMS = ['ed25519', 'ecdsa-p256-sha256', 'hmac-sha256', 'ed25519+ml-dsa-65'] as const;
+
+export interface TelemetryIngestConfig {
+  /** Suites accepted at all; a signature of another suite is TELEMETRY_UNSUPPORTED_ALGORITHM. */
+  algorithms: (typeof TELEMETRY_ALGORITHMS)[number][];
+  /** A device clock further than this from server time raises the vehicle's clock_skew flag (not a refusal). */
+  clockSkewWarnSeconds: number;
+  /** Per-device token buckets (per gateway node): records/s and envelope bytes/s; 429 + Retry-After. */
+  rateLimits: { records: TokenBucketConfig; bytes: TokenBucketConfig };
+  /** Live TLS connections per vehicle on the telemetry listener; requests on extra ones answer 429. */
+  maxConnectionsPerDevice: number;
+  /** Group commit: verified envelopes collected up to maxDelayMs or maxBatches are written in one transaction. */
+  groupCommit: { maxDelayMs: number; maxBatches: number; maxQueuedRecords: number };
+  /** How long a vehicle's device keys and signature policy are cached before re-reading the store. */
+  deviceKeyCacheMs: number;
+}
+
+export function defaultTelemetryIngestConfig(): TelemetryIngestConfig {
+  return {
+    algorithms: [...TELEMETRY_ALGORITHMS],
+    clockSkewWarnSeconds: 30,
+    rateLimits: {
+      records: { burst: 20_000, perSecond: 2_000 },
+      bytes: { burst: 16 * 1_048_576, perSecond: 2 * 1_048_576 },
+    },
+    maxConnectionsPerDevice: 4,
+    groupCommit: { maxDelayMs: 2, maxBatches: 256, maxQueuedRecords: 200_000 },
+    deviceKeyCacheMs: 1_000,
+  };
+}
+
+export interface MqttConfig {
+  /** Subscribe to vehicle telemetry on the broker at `url` (docs/mqtt.md). */
+  enabled: boolean;
+  /** `mqtts://host:port` of the broker: TLS only, never plain MQTT. */
+  url: string;
+  /** Name the broker's certificate must carry when it differs from the URL's host; null: the host. */
+  servername: string | null;
+  /** MQTT client id of this node's subscriber; unique per node (the broker keeps its session). */
+  clientId: string;
+  /** Shared-subscription group ($share/<group>/fleet/+/telemetry): the nodes of one group split the load. */
+  sharedGroup: string | null;
+  /** Subscriber connections of this node in the group (parallel ingest; more than 1 needs a group). */
+  connections: number;
+  /** Delay before reconnecting to the broker after the connection is lost. */
+  reconnectMs: number;
+  /** How long the broker keeps this node's session, queueing its messages, while it is away. */
+  sessionExpirySeconds: number;
+  keepaliveSeconds: number;
+}
+
+export function defaultMqttConfig(): MqttConfig {
+  return {
+    enabled: false,
+    url: 'mqtts://127.0.0.1:8883',
+    servername: null,
+    clientId: 'fleetgate-gateway',
+    sharedGroup: 'fleetgate',
+    connections: 1,
+    reconnectMs: 1000,
+    sessionExpirySeconds: 3600,
+    keepaliveSeconds: 30,
   };
 }

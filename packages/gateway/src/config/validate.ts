@@ -3,11 +3,32 @@
  * small, and every failure names its JSON path so an operator can fix it in one read.
  */
 import {
+  type AuthConfig,
+  defaultAuthConfig,
+  defaultEnrollmentConfig,
+  defaultExternalIssuer,
+  defaultKeysConfig,
+  defaultMqttConfig,
+  defaultResourceServerConfig,
+  defaultRevocationConfig,
+  defaultRotationConfig,
+  defaultTelemetryIngestConfig,
+  defaultTlsConfig,
+  type EnrollmentConfig,
+  type ExternalIssuerConfig,
   type GatewayConfig,
   ID_PATTERN,
+  type KeysConfig,
   type LaneConfig,
   type ListenerConfig,
+  type MqttConfig,
   type PartnerConfig,
+  type ResourceServerConfig,
+  type RevocationConfig,
+  type RotationConfig,
+  TELEMETRY_ALGORITHMS,
+  type TelemetryIngestConfig,
+  type TlsConfig,
 } from './config.ts';
 
 export class ConfigError extends Error {
@@ -95,6 +116,15 @@ export function validateConfig(input: unknown): GatewayConfig {
       'partners',
       'audit',
       'log',
+      'enrollment',
+      'rotation',
+      'resourceServer',
+      'auth',
+      'revocation',
+      'keys',
+      'tls',
+      'mqtt',
+      'telemetryIngest',
     ]) ?? {};
 
   const listener = (v: unknown, p: string): ListenerConfig => {
@@ -171,6 +201,52 @@ export function validateConfig(input: unknown): GatewayConfig {
   const lg = c.object(root.log, '$.log', ['level']) ?? {};
   const log = { level: c.enumOf(lg.level, '$.log.level', LOG_LEVELS) };
 
+  // enrollment and rotation (issue 3): an absent section gets its defaults, so older files still load.
+  const en: Obj =
+    root.enrollment === undefined
+      ? { ...defaultEnrollmentConfig() }
+      : (c.object(root.enrollment, '$.enrollment', [
+          'tokenTtlSeconds',
+          'deviceValidityDays',
+          'maxCsrBytes',
+          'manufacturerCaFile',
+        ]) ?? {});
+  const enrollment: EnrollmentConfig = {
+    tokenTtlSeconds: c.int(en.tokenTtlSeconds, '$.enrollment.tokenTtlSeconds', 60, 30 * 86_400),
+    deviceValidityDays: c.int(en.deviceValidityDays, '$.enrollment.deviceValidityDays', 1, 825),
+    maxCsrBytes: c.int(en.maxCsrBytes, '$.enrollment.maxCsrBytes', 256, 65_536),
+  };
+  if (en.manufacturerCaFile !== undefined) {
+    enrollment.manufacturerCaFile = c.string(en.manufacturerCaFile, '$.enrollment.manufacturerCaFile');
+  }
+  const ro: Obj =
+    root.rotation === undefined
+      ? { ...defaultRotationConfig() }
+      : (c.object(root.rotation, '$.rotation', ['renewAtFraction', 'graceSeconds', 'checkIntervalSeconds']) ??
+        {});
+  if (typeof ro.renewAtFraction !== 'number' || !(ro.renewAtFraction > 0 && ro.renewAtFraction < 1)) {
+    c.problems.push('$.rotation.renewAtFraction: must be a number strictly between 0 and 1');
+  }
+  const rotation: RotationConfig = {
+    renewAtFraction: typeof ro.renewAtFraction === 'number' ? ro.renewAtFraction : 2 / 3,
+    graceSeconds: c.int(ro.graceSeconds, '$.rotation.graceSeconds', 0, 90 * 86_400),
+    checkIntervalSeconds: c.int(ro.checkIntervalSeconds, '$.rotation.checkIntervalSeconds', 1, 86_400),
+  };
+
+  // resourceServer (issue 4): absent, or any key of it absent, gets the default.
+  const resourceServer = resourceServerSection(c, root.resourceServer);
+  // auth (issue 4, authorization server): absent, or any key of it absent, gets the default.
+  const auth = authSection(c, root.auth);
+  // revocation (issue 3): absent, or any key of it absent, gets the default.
+  const revocation = revocationSection(c, root.revocation);
+  // keys and tls (issue 3, key custody and TLS policy): absent, or any key of them absent, get the default.
+  const keys = keysSection(c, root.keys);
+  const tls = tlsSection(c, root.tls);
+  // mqtt (issue 5, MQTT transport): absent, or any key of it absent, gets the default (disabled).
+  const mqtt = mqttSection(c, root.mqtt);
+  // telemetryIngest (issue 5): absent, or any key of it absent, gets the default.
+  const telemetryIngest = telemetryIngestSection(c, root.telemetryIngest);
+
   for (const [name, list] of [
     ['$.lanes', lanes.map((x) => x.id)],
     ['$.fleet.vehicles', fleet.vehicles],
@@ -179,5 +255,317 @@ export function validateConfig(input: unknown): GatewayConfig {
     if (new Set(list).size !== list.length) c.problems.push(`${name}: ids must be unique`);
   }
   if (c.problems.length > 0) throw new ConfigError(c.problems);
-  return { listeners, store, telemetry, tendering, lanes, fleet, partners, audit, log };
+  return {
+    listeners,
+    store,
+    telemetry,
+    tendering,
+    lanes,
+    fleet,
+    partners,
+    audit,
+    log,
+    enrollment,
+    rotation,
+    resourceServer,
+    auth,
+    revocation,
+    keys,
+    tls,
+    mqtt,
+    telemetryIngest,
+  };
+}
+
+const JWS_ALG = /^(ES256|ES384|ES512|EdDSA|Ed25519|PS256|PS384|PS512|RS256|RS384|RS512)$/;
+
+function resourceServerSection(c: Checker, value: unknown): ResourceServerConfig {
+  const d = defaultResourceServerConfig();
+  if (value === undefined) return d;
+  const p = '$.resourceServer';
+  const o = c.object(value, p, ['clockSkewSeconds', 'maxTokenBytes', 'dpop', 'externalIssuers']) ?? {};
+  const or = <T>(v: unknown, fallback: T, read: (v: unknown) => T): T =>
+    v === undefined ? fallback : read(v);
+  const algs = (v: unknown, q: string) =>
+    c.array(v, q, (a, r) => c.string(a, r, JWS_ALG), 16).filter((a) => a !== '');
+  const dp = o.dpop === undefined ? {} : (c.object(o.dpop, `${p}.dpop`, Object.keys(d.dpop)) ?? {});
+  const dpop = {
+    proofMaxAgeSeconds: or(dp.proofMaxAgeSeconds, d.dpop.proofMaxAgeSeconds, (v) =>
+      c.int(v, `${p}.dpop.proofMaxAgeSeconds`, 5, 600),
+    ),
+    nonceRequired: or(dp.nonceRequired, d.dpop.nonceRequired, (v) => c.bool(v, `${p}.dpop.nonceRequired`)),
+    nonceSlotSeconds: or(dp.nonceSlotSeconds, d.dpop.nonceSlotSeconds, (v) =>
+      c.int(v, `${p}.dpop.nonceSlotSeconds`, 10, 3600),
+    ),
+    algorithms: or(dp.algorithms, d.dpop.algorithms, (v) => algs(v, `${p}.dpop.algorithms`)),
+  };
+  const externalIssuers = or(o.externalIssuers, d.externalIssuers, (v) =>
+    c.array(
+      v,
+      `${p}.externalIssuers`,
+      (e, q): ExternalIssuerConfig => {
+        const x =
+          c.object(e, q, [
+            'issuer',
+            'metadataUrl',
+            'audience',
+            'algorithms',
+            'tokenTypes',
+            'clientIdClaim',
+            'caFile',
+            'jwksMinRefreshSeconds',
+            'jwksMaxAgeSeconds',
+          ]) ?? {};
+        const base = defaultExternalIssuer({
+          issuer: c.string(x.issuer, `${q}.issuer`),
+          metadataUrl: c.string(x.metadataUrl, `${q}.metadataUrl`, /^https:\/\/[^\s#]+$/),
+          audience: c.string(x.audience, `${q}.audience`),
+        });
+        const issuer: ExternalIssuerConfig = {
+          ...base,
+          algorithms: or(x.algorithms, base.algorithms, (v) => algs(v, `${q}.algorithms`)),
+          tokenTypes: or(x.tokenTypes, base.tokenTypes, (v) =>
+            c.array(v, `${q}.tokenTypes`, (t, r) => c.string(t, r, /^[A-Za-z0-9.+/-]{1,64}$/), 8),
+          ),
+          clientIdClaim: or(x.clientIdClaim, base.clientIdClaim, (v) =>
+            c.string(v, `${q}.clientIdClaim`, /^[A-Za-z0-9_.-]{1,64}$/),
+          ),
+          jwksMinRefreshSeconds: or(x.jwksMinRefreshSeconds, base.jwksMinRefreshSeconds, (v) =>
+            c.int(v, `${q}.jwksMinRefreshSeconds`, 1, 3600),
+          ),
+          jwksMaxAgeSeconds: or(x.jwksMaxAgeSeconds, base.jwksMaxAgeSeconds, (v) =>
+            c.int(v, `${q}.jwksMaxAgeSeconds`, 30, 86_400),
+          ),
+        };
+        if (x.caFile !== undefined) issuer.caFile = c.string(x.caFile, `${q}.caFile`);
+        return issuer;
+      },
+      16,
+    ),
+  );
+  return {
+    clockSkewSeconds: or(o.clockSkewSeconds, d.clockSkewSeconds, (v) =>
+      c.int(v, `${p}.clockSkewSeconds`, 0, 300),
+    ),
+    maxTokenBytes: or(o.maxTokenBytes, d.maxTokenBytes, (v) => c.int(v, `${p}.maxTokenBytes`, 512, 8192)),
+    dpop,
+    externalIssuers,
+  };
+}
+
+/** https origin plus an optional path without a trailing slash, query or fragment (RFC 8414 §2 issuer). */
+const URL_BASE = /^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~-]+)*$/;
+
+function authSection(c: Checker, value: unknown): AuthConfig {
+  const d = defaultAuthConfig();
+  if (value === undefined) return d;
+  const p = '$.auth';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const or = <T>(v: unknown, fallback: T, read: (v: unknown) => T): T =>
+    v === undefined ? fallback : read(v);
+  const bucket = (v: unknown, q: string, fallback: AuthConfig['rateLimits']['perClient']) =>
+    or(v, fallback, (x) => {
+      const b = c.object(x, q, ['burst', 'perSecond']) ?? {};
+      return {
+        burst: c.int(b.burst, `${q}.burst`, 1, 1_000_000),
+        perSecond: c.int(b.perSecond, `${q}.perSecond`, 1, 1_000_000),
+      };
+    });
+  const rl =
+    o.rateLimits === undefined
+      ? {}
+      : (c.object(o.rateLimits, `${p}.rateLimits`, ['perClient', 'perAddress']) ?? {});
+  const lo =
+    o.lockout === undefined ? {} : (c.object(o.lockout, `${p}.lockout`, Object.keys(d.lockout)) ?? {});
+  const listener = (v: unknown, q: string) => {
+    const l = c.object(v, q, ['host', 'port']) ?? {};
+    return {
+      host: c.string(l.host, `${q}.host`, /^[0-9A-Za-z.:-]{1,253}$/),
+      port: c.int(l.port, `${q}.port`, 0, 65535),
+    };
+  };
+  return {
+    issuer: or(o.issuer, d.issuer, (v) => c.string(v, `${p}.issuer`, URL_BASE)),
+    audience: or(o.audience, d.audience, (v) => c.string(v, `${p}.audience`, /^[\x21-\x7e]{1,256}$/)),
+    publicUrl: or(o.publicUrl, d.publicUrl, (v) => c.string(v, `${p}.publicUrl`, URL_BASE)),
+    tokenListener: or(o.tokenListener, d.tokenListener, (v) =>
+      v === null ? null : listener(v, `${p}.tokenListener`),
+    ),
+    rateLimits: {
+      perClient: bucket(rl.perClient, `${p}.rateLimits.perClient`, d.rateLimits.perClient),
+      perAddress: bucket(rl.perAddress, `${p}.rateLimits.perAddress`, d.rateLimits.perAddress),
+    },
+    lockout: {
+      threshold: or(lo.threshold, d.lockout.threshold, (v) => c.int(v, `${p}.lockout.threshold`, 1, 1000)),
+      baseSeconds: or(lo.baseSeconds, d.lockout.baseSeconds, (v) =>
+        c.int(v, `${p}.lockout.baseSeconds`, 1, 3600),
+      ),
+      maxSeconds: or(lo.maxSeconds, d.lockout.maxSeconds, (v) =>
+        c.int(v, `${p}.lockout.maxSeconds`, 1, 86_400),
+      ),
+    },
+    clockSkewSeconds: or(o.clockSkewSeconds, d.clockSkewSeconds, (v) =>
+      c.int(v, `${p}.clockSkewSeconds`, 0, 300),
+    ),
+    assertionMaxLifetimeSeconds: or(o.assertionMaxLifetimeSeconds, d.assertionMaxLifetimeSeconds, (v) =>
+      c.int(v, `${p}.assertionMaxLifetimeSeconds`, 10, 3600),
+    ),
+  };
+}
+
+function revocationSection(c: Checker, value: unknown): RevocationConfig {
+  const d = defaultRevocationConfig();
+  if (value === undefined) return d;
+  const p = '$.revocation';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const or = (v: unknown, fallback: number, q: string, min: number, max: number): number =>
+    v === undefined ? fallback : c.int(v, `${p}.${q}`, min, max);
+  const revocation: RevocationConfig = {
+    // "At least every second": a revocation made elsewhere is enforced within seconds on every node.
+    refreshIntervalMs: or(o.refreshIntervalMs, d.refreshIntervalMs, 'refreshIntervalMs', 50, 1000),
+    crlValiditySeconds: or(o.crlValiditySeconds, d.crlValiditySeconds, 'crlValiditySeconds', 120, 7 * 86_400),
+    crlReissueSeconds: or(o.crlReissueSeconds, d.crlReissueSeconds, 'crlReissueSeconds', 60, 7 * 86_400),
+    ocspValiditySeconds: or(o.ocspValiditySeconds, d.ocspValiditySeconds, 'ocspValiditySeconds', 10, 86_400),
+  };
+  if (revocation.crlReissueSeconds >= revocation.crlValiditySeconds) {
+    c.problems.push(`${p}.crlReissueSeconds: must be less than crlValiditySeconds`);
+  }
+  return revocation;
+}
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
+const SECRET_PATH = /^[^\0]{1,4096}$/;
+
+function keysSection(c: Checker, value: unknown): KeysConfig {
+  const d = defaultKeysConfig();
+  if (value === undefined) return d;
+  const p = '$.keys';
+  const o = c.object(value, p, ['provider', 'file', 'pkcs11']) ?? {};
+  const f = o.file === undefined ? {} : (c.object(o.file, `${p}.file`, Object.keys(d.file)) ?? {});
+  const k = o.pkcs11 === undefined ? {} : (c.object(o.pkcs11, `${p}.pkcs11`, Object.keys(d.pkcs11)) ?? {});
+  const str = (v: unknown, fallback: string, q: string, pattern: RegExp): string =>
+    v === undefined ? fallback : c.string(v, q, pattern);
+  return {
+    provider:
+      o.provider === undefined ? d.provider : c.enumOf(o.provider, `${p}.provider`, ['file', 'pkcs11']),
+    file: {
+      passphraseEnv: str(f.passphraseEnv, d.file.passphraseEnv, `${p}.file.passphraseEnv`, ENV_NAME),
+      passphraseFile: str(f.passphraseFile, d.file.passphraseFile, `${p}.file.passphraseFile`, SECRET_PATH),
+      scryptLogN:
+        f.scryptLogN === undefined ? d.file.scryptLogN : c.int(f.scryptLogN, `${p}.file.scryptLogN`, 15, 20),
+    },
+    pkcs11: {
+      module: str(k.module, d.pkcs11.module, `${p}.pkcs11.module`, /^\/[^\0]{1,4095}$/),
+      tokenLabel: str(k.tokenLabel, d.pkcs11.tokenLabel, `${p}.pkcs11.tokenLabel`, /^[\x20-\x7e]{1,32}$/),
+      pinEnv: str(k.pinEnv, d.pkcs11.pinEnv, `${p}.pkcs11.pinEnv`, ENV_NAME),
+      pinFile:
+        k.pinFile === undefined || k.pinFile === null
+          ? d.pkcs11.pinFile
+          : c.string(k.pinFile, `${p}.pkcs11.pinFile`, SECRET_PATH),
+    },
+  };
+}
+
+function tlsSection(c: Checker, value: unknown): TlsConfig {
+  const d = defaultTlsConfig();
+  if (value === undefined) return d;
+  const p = '$.tls';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  return {
+    ticketKeyRotationMinutes:
+      o.ticketKeyRotationMinutes === undefined
+        ? d.ticketKeyRotationMinutes
+        : c.int(o.ticketKeyRotationMinutes, `${p}.ticketKeyRotationMinutes`, 1, 24 * 60),
+    reloadCheckIntervalMs:
+      o.reloadCheckIntervalMs === undefined
+        ? d.reloadCheckIntervalMs
+        : c.int(o.reloadCheckIntervalMs, `${p}.reloadCheckIntervalMs`, 50, 60_000),
+  };
+}
+
+function telemetryIngestSection(c: Checker, value: unknown): TelemetryIngestConfig {
+  const d = defaultTelemetryIngestConfig();
+  if (value === undefined) return d;
+  const p = '$.telemetryIngest';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const or = <T>(v: unknown, fallback: T, read: (v: unknown) => T): T =>
+    v === undefined ? fallback : read(v);
+  const bucket = (v: unknown, q: string, fallback: TelemetryIngestConfig['rateLimits']['records']) =>
+    or(v, fallback, (x) => {
+      const b = c.object(x, q, ['burst', 'perSecond']) ?? {};
+      return {
+        burst: c.int(b.burst, `${q}.burst`, 1, 1_000_000_000),
+        perSecond: c.int(b.perSecond, `${q}.perSecond`, 1, 1_000_000_000),
+      };
+    });
+  const rl =
+    o.rateLimits === undefined ? {} : (c.object(o.rateLimits, `${p}.rateLimits`, ['records', 'bytes']) ?? {});
+  const gc =
+    o.groupCommit === undefined
+      ? {}
+      : (c.object(o.groupCommit, `${p}.groupCommit`, Object.keys(d.groupCommit)) ?? {});
+  const algorithms = or(o.algorithms, d.algorithms, (v) =>
+    c.array(v, `${p}.algorithms`, (a, q) => c.enumOf(a, q, TELEMETRY_ALGORITHMS), 4),
+  );
+  if (algorithms.length === 0 || new Set(algorithms).size !== algorithms.length) {
+    c.problems.push(`${p}.algorithms: must name at least one suite, each once`);
+  }
+  return {
+    algorithms,
+    clockSkewWarnSeconds: or(o.clockSkewWarnSeconds, d.clockSkewWarnSeconds, (v) =>
+      c.int(v, `${p}.clockSkewWarnSeconds`, 1, 86_400),
+    ),
+    rateLimits: {
+      records: bucket(rl.records, `${p}.rateLimits.records`, d.rateLimits.records),
+      bytes: bucket(rl.bytes, `${p}.rateLimits.bytes`, d.rateLimits.bytes),
+    },
+    maxConnectionsPerDevice: or(o.maxConnectionsPerDevice, d.maxConnectionsPerDevice, (v) =>
+      c.int(v, `${p}.maxConnectionsPerDevice`, 1, 1000),
+    ),
+    groupCommit: {
+      maxDelayMs: or(gc.maxDelayMs, d.groupCommit.maxDelayMs, (v) =>
+        c.int(v, `${p}.groupCommit.maxDelayMs`, 0, 1000),
+      ),
+      maxBatches: or(gc.maxBatches, d.groupCommit.maxBatches, (v) =>
+        c.int(v, `${p}.groupCommit.maxBatches`, 1, 10_000),
+      ),
+      maxQueuedRecords: or(gc.maxQueuedRecords, d.groupCommit.maxQueuedRecords, (v) =>
+        c.int(v, `${p}.groupCommit.maxQueuedRecords`, 1, 100_000_000),
+      ),
+    },
+    deviceKeyCacheMs: or(o.deviceKeyCacheMs, d.deviceKeyCacheMs, (v) =>
+      c.int(v, `${p}.deviceKeyCacheMs`, 0, 600_000),
+    ),
+  };
+}
+
+const MQTTS_URL = /^mqtts:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}):[0-9]{1,5}$/;
+const MQTT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function mqttSection(c: Checker, value: unknown): MqttConfig {
+  const d = defaultMqttConfig();
+  if (value === undefined) return d;
+  const p = '$.mqtt';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const int = (v: unknown, fallback: number, q: string, min: number, max: number): number =>
+    v === undefined ? fallback : c.int(v, `${p}.${q}`, min, max);
+  const nullable = (v: unknown, fallback: string | null, q: string, pattern: RegExp): string | null =>
+    v === undefined ? fallback : v === null ? null : c.string(v, `${p}.${q}`, pattern);
+  const mqtt: MqttConfig = {
+    enabled: o.enabled === undefined ? d.enabled : c.bool(o.enabled, `${p}.enabled`),
+    // TLS only: a plain mqtt:// (or ws://) URL is refused.
+    url: o.url === undefined ? d.url : c.string(o.url, `${p}.url`, MQTTS_URL),
+    servername: nullable(o.servername, d.servername, 'servername', /^[A-Za-z0-9.-]{1,253}$/),
+    // MQTT client ids and group names stay in a small alphabet: no '/', '+', '#' or '$'.
+    clientId: o.clientId === undefined ? d.clientId : c.string(o.clientId, `${p}.clientId`, MQTT_NAME),
+    sharedGroup: nullable(o.sharedGroup, d.sharedGroup, 'sharedGroup', MQTT_NAME),
+    connections: int(o.connections, d.connections, 'connections', 1, 16),
+    reconnectMs: int(o.reconnectMs, d.reconnectMs, 'reconnectMs', 50, 60_000),
+    sessionExpirySeconds: int(o.sessionExpirySeconds, d.sessionExpirySeconds, 'sessionExpirySeconds', 0, 7 * 86_400),
+    keepaliveSeconds: int(o.keepaliveSeconds, d.keepaliveSeconds, 'keepaliveSeconds', 5, 3600),
+  };
+  if (mqtt.connections > 1 && mqtt.sharedGroup === null) {
+    c.problems.push(`${p}.connections: more than 1 needs a sharedGroup (each would receive every message)`);
+  }
+  return mqtt;
 }

@@ -15,10 +15,21 @@
  * (new server names, validity) nor when they expire (renewal belongs to rotation); delete a certificate
  * to re-issue it for the same key. Not safe to run concurrently on one data directory.
  *
+ * CA keys (docs/pki.md "Key custody") are created through the configured provider (`keys`, default the
+ * encrypted file) as DIR/pki/<ca>/key.json and opened only when something must be signed: a run that
+ * issues nothing needs no passphrase or PIN (matching a key to its certificate uses the public key the
+ * key document records). A legacy plaintext CA key.pem is migrated into an encrypted key.json. Leaf keys
+ * (server, partners, devices) stay PKCS#8 PEM files (0600): the simulators and TLS peers read them.
+ *
+ * CA rollover (pki/rollover/): an interrupted swap is finished first; during an overlap ca.pem carries
+ * both hierarchies, leaves may chain to the current or the previous intermediate (chain.pem names the
+ * actual issuer), and new leaves are issued by the current one.
+ *
  * Threats: silently replacing a CA (which would orphan every issued certificate), overwriting keys,
  * loose modes on key files, and ids that escape their folder (all ids are validated before any write).
  */
 import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:crypto';
+import { defaultKeysConfig, type KeysConfig } from '../config/config.ts';
 import { createIntermediateCa, createSelfSignedCa, type IssuingCa } from './ca.ts';
 import { PkiError } from './errors.ts';
 import { assertValidFleetgateId } from './identity.ts';
@@ -52,6 +63,12 @@ import {
   issuePartnerCertificate,
   issueServerCertificate,
 } from './issue.ts';
+import { createCaKey, keyDocumentPath, migrateLegacyCaKey, openCaKey } from './keys/ca-key.ts';
+import { publicKeyOfDocument, readKeyDocument } from './keys/document.ts';
+import { loadCaFolder } from './keys/load-ca.ts';
+import type { SecretContext } from './keys/secret.ts';
+import { type HierarchyState, issuerOf, readHierarchy, trustBundlePem } from './rollover/hierarchy.ts';
+import { finishPendingSwap } from './rollover/swap.ts';
 
 export type { CaPaths, LeafPaths } from './internal/layout.ts';
 
@@ -66,14 +83,22 @@ export interface BootstrapPkiOptions {
   readonly now?: Date;
   /** Validity per profile in days; defaults in DEFAULT_VALIDITY_DAYS. */
   readonly validityDays?: Readonly<Partial<Record<CertificateProfile, number>>>;
+  /** Custody of NEW CA keys (config `keys`); default: the encrypted file provider (defaultKeysConfig). */
+  readonly keys?: KeysConfig;
+  /** Environment for the passphrase and PIN variables; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface PkiManifest {
   /** DIR/pki, absolute. */
   readonly dir: string;
+  /** The current root and intermediate; `key` is the key in use (key.json, or a legacy key.pem). */
   readonly root: CaPaths;
   readonly intermediate: CaPaths;
-  /** ca.pem: root then intermediate certificate (the trust bundle for both TLS sides). */
+  /**
+   * ca.pem: root then intermediate certificate (the trust bundle for both TLS sides); during a CA
+   * rollover's overlap followed by the previous root and intermediate.
+   */
   readonly caBundle: string;
   readonly server: LeafPaths;
   /** By partner id (a null-prototype record). */
@@ -90,12 +115,13 @@ function conflict(message: string): PkiError {
   return new PkiError('PKI_STATE_CONFLICT', message);
 }
 
-/** Loads or creates one key + certificate unit, applying the rules in the module comment. */
+/** Loads or creates one leaf key + certificate unit, applying the rules in the module comment. */
 async function ensureUnit(
   paths: CaPaths,
   generateKey: () => KeyObject,
   issue: Issue,
   written: string[],
+  issuerReady: () => Promise<unknown>,
 ): Promise<{ certificate: X509Certificate; privateKey: KeyObject }> {
   await ensurePrivateDir(paths.dir);
   let privateKey = await readPrivateKeyIfExists(paths.key);
@@ -103,6 +129,8 @@ async function ensureUnit(
   if (certificate !== undefined && privateKey === undefined) {
     throw conflict(`certificate without its key (refusing to generate a new key): ${paths.cert}`);
   }
+  // Open the issuing CA before writing anything: without its passphrase or PIN nothing is written.
+  if (certificate === undefined) await issuerReady();
   if (privateKey === undefined) {
     privateKey = generateKey();
     await writeFileAtomic(paths.key, privateKeyPem(privateKey), PRIVATE_FILE_MODE);
@@ -118,22 +146,81 @@ async function ensureUnit(
   return { certificate, privateKey };
 }
 
-function assertIssuedBy(certificate: X509Certificate, issuer: IssuingCa, path: string): void {
-  if (!certificate.checkIssued(issuer.certificate) || !certificate.verify(issuer.certificate.publicKey)) {
-    throw conflict(`certificate was not issued by the current CA: ${path}`);
+/** A CA unit: its certificate now, its signing key only when something must be signed. */
+interface CaUnit {
+  readonly paths: CaPaths;
+  readonly certificate: X509Certificate;
+  issuing(): Promise<IssuingCa>;
+}
+
+/**
+ * Loads or creates a CA unit (key through the provider, certificate): the same rules as ensureUnit.
+ * An existing key is matched to its certificate by public key, without being opened.
+ */
+async function ensureCaUnit(
+  paths: CaPaths,
+  keys: KeysConfig,
+  label: string,
+  issue: (key: IssuingCa['privateKey']) => Promise<X509Certificate>,
+  written: string[],
+  context: SecretContext,
+): Promise<CaUnit> {
+  await ensurePrivateDir(paths.dir);
+  written.push(...(await migrateLegacyCaKey(paths.dir, keys, context)));
+  const document = await readKeyDocument(keyDocumentPath(paths.dir));
+  let certificate = await readCertificateIfExists(paths.cert);
+  if (certificate !== undefined && document === undefined) {
+    throw conflict(`certificate without its key (refusing to generate a new key): ${paths.cert}`);
   }
+  let opened: IssuingCa['privateKey'] | undefined;
+  if (document === undefined) {
+    const created = await createCaKey(paths.dir, keys, label, context);
+    written.push(...created.written);
+    opened = created.signer;
+  } else if (certificate !== undefined) {
+    const recorded = publicKeyOfDocument(document.document, keyDocumentPath(paths.dir));
+    if (!certificate.publicKey.equals(recorded))
+      throw conflict(`certificate does not match its key: ${paths.cert}`);
+  }
+  if (certificate === undefined) {
+    const key = opened ?? (await loadCaFolderKey(paths, context));
+    certificate = await issue(key);
+    await writeFileAtomic(paths.cert, certificatePem(certificate), PUBLIC_FILE_MODE);
+    written.push(paths.cert);
+  }
+  const cert = certificate;
+  const resolved = { ...paths, key: keyDocumentPath(paths.dir) };
+  return {
+    paths: resolved,
+    certificate: cert,
+    issuing: async () => {
+      if (opened !== undefined) return { certificate: cert, privateKey: opened };
+      const ca = await loadCaFolder(paths.dir, context);
+      if (ca === undefined) throw new PkiError('PKI_CA_UNAVAILABLE', `no key for ${paths.cert}`);
+      return ca;
+    },
+  };
+}
+
+/** The key of a CA folder whose certificate is missing (a crash between key and certificate). */
+async function loadCaFolderKey(paths: CaPaths, context: SecretContext): Promise<IssuingCa['privateKey']> {
+  const key = await openCaKey(paths.dir, context);
+  if (key === undefined) throw new PkiError('PKI_CA_UNAVAILABLE', `no key in ${paths.dir}`);
+  return key;
 }
 
 async function ensureLeaf(
   paths: LeafPaths,
-  issuer: IssuingCa,
-  generateKey: () => KeyObject,
+  hierarchy: HierarchyState,
   issue: Issue,
+  generateKey: () => KeyObject,
   written: string[],
+  issuerReady: () => Promise<unknown>,
 ): Promise<LeafPaths> {
-  const { certificate } = await ensureUnit(paths, generateKey, issue, written);
-  assertIssuedBy(certificate, issuer, paths.cert);
-  const chain = certificatePem(certificate) + certificatePem(issuer.certificate);
+  const { certificate } = await ensureUnit(paths, generateKey, issue, written, issuerReady);
+  const issuer = issuerOf(hierarchy, certificate);
+  if (issuer === undefined) throw conflict(`certificate was not issued by the current CA: ${paths.cert}`);
+  const chain = certificatePem(certificate) + certificatePem(issuer);
   if (await writeIfChanged(paths.chain, chain, PUBLIC_FILE_MODE)) written.push(paths.chain);
   return paths;
 }
@@ -160,12 +247,16 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
     ...(days[profile] === undefined ? {} : { validityDays: days[profile] }),
   });
 
+  const keys = options.keys ?? defaultKeysConfig();
+  const context: SecretContext = { dataDir, ...(options.env === undefined ? {} : { env: options.env }) };
+
   const written: string[] = [];
   await ensurePrivateDir(pkiRoot(dataDir));
-  const rootPaths = caPaths(dataDir, 'root');
-  const root = await ensureUnit(
-    rootPaths,
-    p256,
+  await finishPendingSwap(dataDir); // an interrupted CA rollover is finished before anything is read
+  const root = await ensureCaUnit(
+    caPaths(dataDir, 'root'),
+    keys,
+    'fleetgate-root',
     async (privateKey) => {
       const ca = await createSelfSignedCa({
         commonName: 'fleetgate Root CA',
@@ -176,32 +267,49 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
       return ca.certificate;
     },
     written,
+    context,
   );
-  if (!root.certificate.ca) throw conflict(`root certificate is not a CA: ${rootPaths.cert}`);
+  if (!root.certificate.ca) throw conflict(`root certificate is not a CA: ${root.paths.cert}`);
 
-  const intermediatePaths = caPaths(dataDir, 'intermediate');
-  const intermediate = await ensureUnit(
-    intermediatePaths,
-    p256,
+  const intermediate = await ensureCaUnit(
+    caPaths(dataDir, 'intermediate'),
+    keys,
+    'fleetgate-intermediate',
     async (privateKey) => {
-      const ca = await createIntermediateCa(root, { privateKey, ...timing('intermediate') });
+      const ca = await createIntermediateCa(await root.issuing(), { privateKey, ...timing('intermediate') });
       return ca.certificate;
     },
     written,
+    context,
   );
-  assertIssuedBy(intermediate.certificate, root, intermediatePaths.cert);
-  if (!intermediate.certificate.ca) throw conflict(`intermediate is not a CA: ${intermediatePaths.cert}`);
+  const intermediateCert = intermediate.certificate;
+  if (
+    !intermediateCert.checkIssued(root.certificate) ||
+    !intermediateCert.verify(root.certificate.publicKey)
+  ) {
+    throw conflict(`certificate was not issued by the current CA: ${intermediate.paths.cert}`);
+  }
+  if (!intermediateCert.ca) throw conflict(`intermediate is not a CA: ${intermediate.paths.cert}`);
 
+  // The previous hierarchy, during a rollover's overlap (certificates only; its keys stay closed).
+  const hierarchy: HierarchyState = {
+    current: { root: root.certificate, intermediate: intermediateCert },
+    previous: (await readHierarchy(dataDir))?.previous,
+    swapPending: false,
+  };
   const caBundle = caBundlePath(dataDir);
-  const bundle = certificatePem(root.certificate) + certificatePem(intermediate.certificate);
-  if (await writeIfChanged(caBundle, bundle, PUBLIC_FILE_MODE)) written.push(caBundle);
+  if (await writeIfChanged(caBundle, trustBundlePem(hierarchy), PUBLIC_FILE_MODE)) written.push(caBundle);
+  let issuing: Promise<IssuingCa> | undefined;
+  const issuer = (): Promise<IssuingCa> => {
+    issuing ??= intermediate.issuing();
+    return issuing;
+  };
 
   const server = await ensureLeaf(
     serverPaths(dataDir),
-    intermediate,
-    p256,
+    hierarchy,
     async (publicKey) => {
-      const issued = await issueServerCertificate(intermediate, {
+      const issued = await issueServerCertificate(await issuer(), {
         publicKey,
         dnsNames,
         ipAddresses,
@@ -209,48 +317,52 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
       });
       return issued.certificate;
     },
+    p256,
     written,
+    issuer,
   );
 
   const partnerManifest: Record<string, LeafPaths> = Object.create(null);
   for (const partnerId of partners) {
     partnerManifest[partnerId] = await ensureLeaf(
       partnerPaths(dataDir, partnerId),
-      intermediate,
-      p256,
+      hierarchy,
       async (publicKey) => {
-        const issued = await issuePartnerCertificate(intermediate, {
+        const issued = await issuePartnerCertificate(await issuer(), {
           partnerId,
           publicKey,
           ...timing('partner'),
         });
         return issued.certificate;
       },
+      p256,
       written,
+      issuer,
     );
   }
   const vehicleManifest: Record<string, LeafPaths> = Object.create(null);
   for (const vehicleId of vehicles) {
     vehicleManifest[vehicleId] = await ensureLeaf(
       devicePaths(dataDir, vehicleId),
-      intermediate,
-      ed25519,
+      hierarchy,
       async (publicKey) => {
-        const issued = await issueDeviceCertificate(intermediate, {
+        const issued = await issueDeviceCertificate(await issuer(), {
           vehicleId,
           publicKey,
           ...timing('device'),
         });
         return issued.certificate;
       },
+      ed25519,
       written,
+      issuer,
     );
   }
 
   return {
     dir: pkiRoot(dataDir),
-    root: rootPaths,
-    intermediate: intermediatePaths,
+    root: root.paths,
+    intermediate: intermediate.paths,
     caBundle,
     server,
     partners: partnerManifest,

@@ -11,25 +11,39 @@
  * rotation, `fleetgate init` adding a vehicle); it never reads the root key, which an operator may move
  * offline after bootstrap. It fails closed (PKI_CA_UNAVAILABLE) unless both files are present, the
  * certificate is a CA and the key matches it, and refuses a key file others can read
- * (PKI_INSECURE_KEY_FILE).
+ * (PKI_INSECURE_KEY_FILE). After a CA rollover (pki/rollover/) DIR/pki/intermediate/ is the NEW
+ * intermediate, so issuance moves to it with no change for callers.
+ *
+ * Key custody (docs/pki.md "Key custody"): an IssuingCa's `privateKey` is either a node:crypto
+ * KeyObject (CAs made in memory: tests, foreign CAs; a legacy plaintext key.pem) or a CaSigner from a
+ * key provider — the encrypted file (the default) or a PKCS#11 token — which signs without handing the
+ * key out. Callers never need to know which: issue*Certificate, and ecdsaSigningKey + webCrypto from
+ * internal/x509-lib.ts for CRLs, accept both.
  *
  * Threat: a CA certificate without pathLen could certify further CAs; pathLen 0 on the intermediate
  * means a leaf that is somehow issued CA:TRUE still cannot extend the chain.
  */
 import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from './errors.ts';
-import { assertUsableCa, buildCertificate } from './internal/build.ts';
-import { readCertificateIfExists, readPrivateKeyIfExists } from './internal/files.ts';
-import { caPaths } from './internal/layout.ts';
+import { buildCertificate } from './internal/build.ts';
+import { caPaths, pkiRoot } from './internal/layout.ts';
 import { resolveValidity, type ValidityOptions } from './internal/validity.ts';
+import { loadCaFolder } from './keys/load-ca.ts';
+import type { CaSigner } from './keys/signer.ts';
 
 export type { CertificateProfile, ValidityOptions } from './internal/validity.ts';
 export { CLOCK_SKEW_BACKDATE_MS, DEFAULT_VALIDITY_DAYS } from './internal/validity.ts';
 
-/** A CA that can sign: its certificate and its P-256 private key. */
+export type { CaSigner } from './keys/signer.ts';
+
+/** A CA that can sign: its certificate and its P-256 key (see "Key custody" above). */
 export interface IssuingCa {
   readonly certificate: X509Certificate;
-  readonly privateKey: KeyObject;
+  /** A private KeyObject, or a CaSigner whose provider holds the private key. */
+  readonly privateKey: KeyObject | CaSigner;
 }
 
 export interface SelfSignedCaOptions extends ValidityOptions {
@@ -37,15 +51,15 @@ export interface SelfSignedCaOptions extends ValidityOptions {
   readonly commonName: string;
   /** basicConstraints pathLenConstraint; default 1 (root → intermediate → leaf). */
   readonly pathLength?: number;
-  /** Reuse an existing P-256 private key instead of generating one. */
-  readonly privateKey?: KeyObject;
+  /** Use an existing P-256 key (a private KeyObject or a provider's CaSigner) instead of generating one. */
+  readonly privateKey?: KeyObject | CaSigner;
 }
 
 export interface IntermediateCaOptions extends ValidityOptions {
   /** Subject CN; default "fleetgate Intermediate CA". */
   readonly commonName?: string;
-  /** Reuse an existing P-256 private key instead of generating one. */
-  readonly privateKey?: KeyObject;
+  /** Use an existing P-256 key (a private KeyObject or a provider's CaSigner) instead of generating one. */
+  readonly privateKey?: KeyObject | CaSigner;
 }
 
 const ORGANIZATION = 'fleetgate';
@@ -59,7 +73,7 @@ function caName(commonName: string): Array<Record<string, string[]>> {
   return [{ O: [ORGANIZATION] }, { CN: [commonName] }];
 }
 
-function caKey(existing: KeyObject | undefined): KeyObject {
+function caKey(existing: KeyObject | CaSigner | undefined): KeyObject | CaSigner {
   return existing ?? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 }
 
@@ -96,15 +110,22 @@ export async function createIntermediateCa(
   return { certificate, privateKey };
 }
 
+/** A rollover swaps the hierarchy's folders in a few renames; issuance waits for that, at most this long. */
+const ROLLOVER_SWAP_WAIT_MS = 2_000;
+
 /** The issuing (intermediate) CA under DIR/pki/intermediate/. */
 export async function loadIssuingCa(dataDir: string): Promise<IssuingCa> {
   const paths = caPaths(dataDir, 'intermediate');
-  const privateKey = await readPrivateKeyIfExists(paths.key);
-  const certificate = await readCertificateIfExists(paths.cert);
-  if (privateKey === undefined || certificate === undefined) {
+  const context = { dataDir };
+  let ca = await loadCaFolder(paths.dir, context);
+  // pki/rollover.json exists only while `fleetgate ca rollover` moves folders (pki/rollover/).
+  for (let waited = 0; ca === undefined && waited < ROLLOVER_SWAP_WAIT_MS; waited += 50) {
+    if (!existsSync(join(pkiRoot(dataDir), 'rollover.json'))) break;
+    await sleep(50);
+    ca = await loadCaFolder(paths.dir, context);
+  }
+  if (ca === undefined) {
     throw new PkiError('PKI_CA_UNAVAILABLE', `no issuing CA under ${paths.dir} (run fleetgate init)`);
   }
-  const ca = { certificate, privateKey };
-  assertUsableCa(ca);
   return ca;
 }

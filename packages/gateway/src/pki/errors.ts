@@ -22,7 +22,13 @@ export type PkiErrorCode =
   /** Files on disk contradict each other (a certificate without its key, a leaf from another CA). */
   | 'PKI_STATE_CONFLICT'
   /** A private-key file (or its folder) is readable by group or others, or is not a regular file. */
-  | 'PKI_INSECURE_KEY_FILE';
+  | 'PKI_INSECURE_KEY_FILE'
+  /**
+   * A CA key cannot be used: its passphrase or PIN is missing or wrong, the encrypted key file is damaged
+   * or was tampered with, the PKCS#11 module, token or key object is absent, or the token's key is not
+   * sensitive and non-extractable (pki/keys/).
+   */
+  | 'PKI_KEY_UNAVAILABLE';
 
 export class PkiError extends Error {
   readonly code: PkiErrorCode;

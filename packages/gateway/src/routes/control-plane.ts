@@ -1,13 +1,15 @@
 /**
- * Control-plane routes for TMS partners over mTLS. The partner and its tenant come from the verified
- * client certificate; the JSON schema refuses unknown properties (no mass assignment of status, rate or
- * tenant) and fastify's Ajv runs without coercion or removal.
+ * Control-plane routes for TMS partners over mTLS, each behind the resource server (issue 4): a bound
+ * access token with `tenders:write` for POST /v1/tenders and `tenders:read` for GET /v1/tenders/{id}.
+ * The partner and its tenant come from the verified token and client certificate; the JSON schema refuses
+ * unknown properties (no mass assignment of status, rate or tenant) and fastify's Ajv runs without
+ * coercion or removal. A tender is checked against the client's policy (lanes, equipment, time windows)
+ * before it is decided.
  */
-import type { GatewayConfig } from '../config/config.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
+import { enforceTenderPolicy } from '../auth/policy/enforce-tender.ts';
+import type { AuthContext, ResourceServer } from '../auth/resource/authorize.ts';
 import type { GatewayEvents } from '../events.ts';
 import type { AnyFastify } from '../http/common.ts';
-import { peerIdentity } from '../http/peer.ts';
 import { createTender, getTender, type TenderDeps, type TenderPartner } from '../tendering/create-tender.ts';
 import type { TenderRequest } from '../tendering/decide.ts';
 
@@ -44,38 +46,57 @@ export const tenderRequestSchema = {
   },
 } as const;
 
+/**
+ * The authorization the routes need: the resource server (auth/resource/authorize.ts) in the gateway;
+ * anything that yields an AuthContext the same way in a benchmark's no-authorization baseline.
+ */
+export type ControlPlaneAuth = Pick<ResourceServer, 'hook' | 'contextOf'>;
+
 export function registerControlPlaneRoutes(
   app: AnyFastify,
   deps: TenderDeps,
-  partners: GatewayConfig['partners'],
+  auth: ControlPlaneAuth,
   events: GatewayEvents,
 ): void {
-  const partnerOf = (raw: Parameters<typeof peerIdentity>[0]): TenderPartner => {
-    const identity = peerIdentity(raw);
-    const partner = identity.kind === 'partner' ? partners.find((p) => p.id === identity.id) : undefined;
-    if (partner === undefined)
-      throw new GatewayError('AUTH_IDENTITY_NOT_ALLOWED', 'a registered partner certificate is required');
-    return { id: partner.id, tenant: partner.tenant, certSha256: identity.thumbprintSha256 };
-  };
-
-  app.post('/v1/tenders', { schema: { body: tenderRequestSchema } }, async (request, reply) => {
-    const partner = partnerOf(request.raw);
-    const result = await createTender(deps, partner, request.body as TenderRequest);
-    events.emit('tender.decided', {
-      partnerId: partner.id,
-      tenderId: result.id,
-      decision: result.decision,
-      reasons: result.reasons,
-    });
-    return reply.code(201).header('location', `/v1/tenders/${result.id}`).send({
-      id: result.id,
-      reference: result.reference,
-      status: result.decision,
-      reasonCodes: result.reasons,
-      laneId: result.laneId,
-      receipt: result.receipt,
-    });
+  // Authorization runs as the routes' onRequest hook: a request without a valid bound token is refused
+  // before its body is even read. The partner and tenant come from the verified token, which authorize()
+  // has tied to this connection's partner certificate; its thumbprint goes into the tender's audit entry.
+  const partnerOf = (context: AuthContext): TenderPartner => ({
+    id: context.clientId,
+    tenant: context.tenant,
+    certSha256: context.certSha256,
   });
+
+  app.post(
+    '/v1/tenders',
+    { schema: { body: tenderRequestSchema }, onRequest: auth.hook({ scope: 'tenders:write' }) },
+    async (request, reply) => {
+      const context = auth.contextOf(request);
+      const partner = partnerOf(context);
+      const body = request.body as TenderRequest;
+      await enforceTenderPolicy(
+        { audit: deps.audit, lanes: deps.config.lanes },
+        context,
+        context.policy,
+        body,
+      );
+      const result = await createTender(deps, partner, body);
+      events.emit('tender.decided', {
+        partnerId: partner.id,
+        tenderId: result.id,
+        decision: result.decision,
+        reasons: result.reasons,
+      });
+      return reply.code(201).header('location', `/v1/tenders/${result.id}`).send({
+        id: result.id,
+        reference: result.reference,
+        status: result.decision,
+        reasonCodes: result.reasons,
+        laneId: result.laneId,
+        receipt: result.receipt,
+      });
+    },
+  );
 
   app.get(
     '/v1/tenders/:id',
@@ -83,9 +104,10 @@ export function registerControlPlaneRoutes(
       schema: {
         params: { type: 'object', properties: { id: { type: 'string', pattern: '^tnd_[0-9a-f-]{36}$' } } },
       },
+      onRequest: auth.hook({ scope: 'tenders:read' }),
     },
     async (request) => {
-      const partner = partnerOf(request.raw);
+      const partner = partnerOf(auth.contextOf(request));
       return getTender(deps.store, partner.id, (request.params as { id: string }).id);
     },
   );

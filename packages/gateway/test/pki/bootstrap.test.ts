@@ -66,22 +66,27 @@ describe('bootstrapPki', () => {
       join(pki, 'partners', 'acme-logistics', 'cert.pem'),
     );
     expect(Object.keys(manifest.vehicles)).toEqual(VEHICLES);
-    // root 2, intermediate 2, ca.pem 1, server 3, one partner 3, two vehicles 3 each
-    expect(manifest.written).toHaveLength(17);
+    // root 2 (encrypted key.json, cert), intermediate 2, the generated CA passphrase file 1, ca.pem 1,
+    // server 3, one partner 3, two vehicles 3 each
+    expect(manifest.written).toHaveLength(18);
+    expect(manifest.written).toContain(join(tmp.dir, 'secrets', 'ca-passphrase'));
     for (const path of manifest.written) expect(existsSync(path)).toBe(true);
   });
 
   it('writes private keys 0600, certificates 0644 and folders 0700', () => {
     const snap = snapshot(manifest.dir);
-    const keys = [...snap.keys()].filter((p) => p.endsWith('key.pem'));
-    expect(keys).toHaveLength(6); // root, intermediate, server, one partner, two vehicles
+    const keys = [...snap.keys()].filter((p) => p.endsWith('key.pem') || p.endsWith('key.json'));
+    expect(keys).toHaveLength(6); // root, intermediate (key.json), server, one partner, two vehicles
     for (const [path, mode] of snap) {
       if (path.endsWith('#bytes')) continue;
-      if (path.endsWith('key.pem')) expect([path, mode]).toEqual([path, '600']);
+      if (path.endsWith('key.pem') || path.endsWith('key.json')) expect([path, mode]).toEqual([path, '600']);
       else if (path.endsWith('.pem')) expect([path, mode]).toEqual([path, '644']);
       else expect([path, mode]).toEqual([path, '700']);
     }
-    expect(readFileSync(manifest.root.key, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    // CA keys go through the key provider (docs/pki.md "Key custody"): encrypted, never plaintext PEM.
+    expect(manifest.root.key).toBe(join(manifest.dir, 'root', 'key.json'));
+    expect(JSON.parse(readFileSync(manifest.root.key, 'utf8'))).toMatchObject({ provider: 'file' });
+    expect(readFileSync(manifest.root.key, 'utf8')).not.toContain('PRIVATE KEY');
   });
 
   it('every leaf passes `openssl verify` against the root with the intermediate untrusted', () => {

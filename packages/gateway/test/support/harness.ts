@@ -26,6 +26,8 @@ export interface TestGateway {
   vehicle(id: string): Credentials;
   partner(id: string): Credentials;
   caPath: string;
+  /** On PostgreSQL: the isolated schema, for a second Store on the same database (another node, the CLI). */
+  postgresSchema?: string;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startTestGateway(
     vehicle: (id) => creds('devices', id),
     partner: (id) => creds('partners', id),
     caPath: join(dataDir, 'pki', 'ca.pem'),
+    ...(schema ? { postgresSchema: schema } : {}),
     stop: async () => {
       await gateway.close();
       if (schema !== undefined && engine.url !== undefined) await dropSchema(engine.url, schema);

@@ -5,7 +5,9 @@
  *         (critical, §4.2.1.3), SKI (§4.2.1.2), AKI unless self-signed (§4.2.1.1).
  *   leaf: basicConstraints CA:FALSE (critical), keyUsage digitalSignature (critical), one EKU
  *         (§4.2.1.12), SAN (§4.2.1.6; non-critical because the subject DN is never empty), SKI, AKI.
- * All certificates are signed ecdsa-with-SHA256 by a P-256 CA key.
+ * All certificates are signed ecdsa-with-SHA256 by a P-256 CA key: an in-memory KeyObject (tests,
+ * foreign CAs, legacy data directories) or a CaSigner from a key provider (pki/keys/), through the
+ * delegating WebCrypto in x509-lib.ts — the builder never sees a provider-held private key.
  *
  * Threats: a CA key that does not match its certificate, or a certificate that is not a CA, used as an
  * issuer (refused); a builder bug producing a certificate that does not verify (every certificate is
@@ -17,6 +19,7 @@ import { isIP } from 'node:net';
 import type { JsonGeneralName, JsonNameParams } from '@peculiar/x509';
 import type { IssuingCa } from '../ca.ts';
 import { PkiError } from '../errors.ts';
+import { type CaSigner, isCaSigner } from '../keys/signer.ts';
 import type { Validity } from './validity.ts';
 import { ECDSA_WITH_SHA256, ecdsaSigningKey, randomSerialHex, spkiDer, webCrypto, x509 } from './x509-lib.ts';
 
@@ -29,11 +32,11 @@ export type Profile =
 
 export interface BuildParams {
   readonly subject: JsonNameParams;
-  readonly subjectPublicKey: KeyObject;
+  readonly subjectPublicKey: KeyObject | CaSigner;
   readonly profile: Profile;
   readonly validity: Validity;
   /** The issuing CA; absent for a self-signed CA, which is then signed by `selfSigningKey`. */
-  readonly issuer: IssuingCa | { readonly selfSigningKey: KeyObject };
+  readonly issuer: IssuingCa | { readonly selfSigningKey: KeyObject | CaSigner };
 }
 
 /** The public half of a key (a private KeyObject is accepted; only its public part is used). */
@@ -45,15 +48,28 @@ export function isP256(key: KeyObject): boolean {
   return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
 }
 
+/** The public key of a CA key, whoever holds the private half. */
+export function caPublicKey(key: KeyObject | CaSigner): KeyObject {
+  return isCaSigner(key) ? key.publicKey : publicKeyOf(key);
+}
+
+/** True for a P-256 private KeyObject or a CaSigner (whose providers only hold P-256 keys). */
+export function isUsableCaKey(key: KeyObject | CaSigner): boolean {
+  return isCaSigner(key) ? isP256(key.publicKey) : key.type === 'private' && isP256(key);
+}
+
 /** Refuses an issuer that is not a P-256 CA whose key matches its certificate. */
 export function assertUsableCa(ca: IssuingCa): void {
-  if (ca.privateKey.type !== 'private' || !isP256(ca.privateKey)) {
+  if (!isUsableCaKey(ca.privateKey)) {
     throw new PkiError('PKI_CA_UNAVAILABLE', 'CA key is not a P-256 private key');
   }
   if (!ca.certificate.ca) throw new PkiError('PKI_CA_UNAVAILABLE', 'issuer certificate is not a CA');
-  if (!ca.certificate.checkPrivateKey(ca.privateKey)) {
-    throw new PkiError('PKI_CA_UNAVAILABLE', 'CA key does not match the CA certificate');
-  }
+  const matches = isCaSigner(ca.privateKey)
+    ? ca.certificate.publicKey
+        .export({ format: 'der', type: 'spki' })
+        .equals(spkiDer(ca.privateKey.publicKey))
+    : ca.certificate.checkPrivateKey(ca.privateKey);
+  if (!matches) throw new PkiError('PKI_CA_UNAVAILABLE', 'CA key does not match the CA certificate');
 }
 
 // RFC 1123 host names: LDH labels of 1-63 characters, no leading or trailing hyphen, 253 in all.
@@ -81,7 +97,7 @@ type X509Name = InstanceType<typeof x509.Name>;
 // CA object, so its subject name (reused byte for byte as the leaf's issuer) and SKI are cached per
 // certificate object, as is the WebCrypto form of each CA key. Weak maps: nothing outlives its CA.
 const issuerCache = new WeakMap<X509Certificate, { name: X509Name; keyId: string }>();
-const signingKeyCache = new WeakMap<KeyObject, ReturnType<typeof ecdsaSigningKey>>();
+const signingKeyCache = new WeakMap<KeyObject | CaSigner, ReturnType<typeof ecdsaSigningKey>>();
 
 function issuerFields(certificate: X509Certificate): { name: X509Name; keyId: string } {
   let fields = issuerCache.get(certificate);
@@ -95,7 +111,7 @@ function issuerFields(certificate: X509Certificate): { name: X509Name; keyId: st
   return fields;
 }
 
-function webSigningKey(privateKey: KeyObject): ReturnType<typeof ecdsaSigningKey> {
+function webSigningKey(privateKey: KeyObject | CaSigner): ReturnType<typeof ecdsaSigningKey> {
   let key = signingKeyCache.get(privateKey);
   if (key === undefined) {
     key = ecdsaSigningKey(privateKey);
@@ -108,13 +124,15 @@ export async function buildCertificate(params: BuildParams): Promise<X509Certifi
   const selfSigned = 'selfSigningKey' in params.issuer;
   const signingKey = selfSigned ? params.issuer.selfSigningKey : params.issuer.privateKey;
   if (selfSigned) {
-    if (signingKey.type !== 'private' || !isP256(signingKey)) {
+    if (!isUsableCaKey(signingKey)) {
       throw new PkiError('PKI_INVALID_ARGUMENT', 'a CA key must be a P-256 private key');
     }
   } else {
     assertUsableCa(params.issuer);
   }
-  const subjectPublicKey = publicKeyOf(params.subjectPublicKey);
+  const subjectPublicKey = isCaSigner(params.subjectPublicKey)
+    ? params.subjectPublicKey.publicKey
+    : publicKeyOf(params.subjectPublicKey);
   const subjectSpki = spkiDer(subjectPublicKey);
   const subjectName = new x509.Name(params.subject);
   const extensions: InstanceType<typeof x509.Extension>[] = [];
