@@ -11,7 +11,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['signatures.ts', 'telemetry-ingest.ts', 'tenders.ts', 'audit.ts'];
+const BENCHMARKS = [
+  'signatures.ts',
+  'telemetry-ingest.ts',
+  'tenders.ts',
+  'control-plane-auth.ts',
+  'audit.ts',
+];
 /** Each benchmark stops itself well before this (its own watchdog); this only guards against a hang. */
 const HARD_TIMEOUT_MS = 120_000;
 

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { startBenchGateway } from './lib/fixture.ts';
 import { HELLO_PATH, startHelloServer } from './lib/hello.ts';
 import { LoadClient, type PhaseResult } from './lib/load.ts';
+import { certificateBoundToken } from './lib/oauth-token.ts';
 import { formatMs, formatNumber } from './lib/result.ts';
 import { runBenchmark } from './lib/runner.ts';
 import { concatSamples, median, roundRatios, summarizeLatencies } from './lib/stats.ts';
@@ -32,12 +33,25 @@ await runBenchmark('tenders', ROUNDS, async ({ log }) => {
   const hello = await startHelloServer(gw.serverTls, { http2: false });
   const creds = gw.partner(PARTNER.id);
   const run = randomBytes(4).toString('hex');
+  // Every connection carries its own certificate-bound token: the figure includes token and binding
+  // validation on every request, as in production.
+  const tokens = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () =>
+      certificateBoundToken(
+        gw.url.control,
+        { chain: creds.chain, key: creds.key, ca: gw.ca },
+        PARTNER.id,
+        'tenders:write',
+      ),
+    ),
+  );
   const load = new LoadClient({
     ca: gw.ca,
     connections: Array.from({ length: CONNECTIONS }, (_, i) => ({
       cert: creds.chain,
       key: creds.key,
       body: { kind: 'tender', prefix: `BENCH-${run}-C${i}` },
+      headers: { authorization: `Bearer ${tokens[i] as string}` },
     })),
   });
   try {

@@ -21,6 +21,8 @@ export interface ConnectionSpec {
   cert: string;
   key: string;
   body: BodySpec;
+  /** Extra request headers for this connection (e.g. its access token). */
+  headers?: Record<string, string>;
 }
 
 export interface LoadSetup {
@@ -63,6 +65,7 @@ function bodyMaker(spec: BodySpec): () => Body {
 const setup = workerData as LoadSetup;
 const fresh = setup.connections.map((c) => bodyMaker(c.body));
 const pools: Body[][] = setup.connections.map(() => []);
+const connectionHeaders: Record<string, string>[] = setup.connections.map((c) => c.headers ?? {});
 const clients = new Map<string, Client[]>();
 
 function clientsFor(origin: string): Client[] {
@@ -116,7 +119,7 @@ async function run(req: RunRequest): Promise<RunReply> {
           const res = await client.request({
             path: req.path,
             method: 'POST',
-            headers: { 'content-type': req.contentType },
+            headers: { ...connectionHeaders[i], 'content-type': req.contentType },
             body,
           });
           if (res.statusCode === req.expectStatus) {
