@@ -11,6 +11,10 @@ import { deviceRevokeCommand } from './commands/device-revoke.ts';
 import { deviceRotateCommand } from './commands/device-rotate.ts';
 import { deviceShowCommand } from './commands/device-show.ts';
 import { initCommand } from './commands/init.ts';
+import { partnerAddCommand } from './commands/partner-add.ts';
+import { partnerListCommand } from './commands/partner-list.ts';
+import { partnerRotateKeysCommand } from './commands/partner-rotate-keys.ts';
+import { partnerSuspendCommand } from './commands/partner-suspend.ts';
 import { serveCommand } from './commands/serve.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -39,6 +43,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     device.addCommand(command);
   }
   program.addCommand(device);
+  const partner = new Command('partner').description(
+    'TMS partners: OAuth clients, their tenant, scopes and policy',
+  );
+  for (const command of [
+    partnerAddCommand(setExit),
+    partnerListCommand(setExit),
+    partnerSuspendCommand(setExit),
+    partnerRotateKeysCommand(setExit),
+  ]) {
+    partner.addCommand(command);
+  }
+  program.addCommand(partner);
   const audit = new Command('audit').description('the tamper-evident audit log');
   audit.addCommand(auditVerifyCommand(setExit));
   program.addCommand(audit);

@@ -17,7 +17,6 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fleetgate.js');
-const PARTNER_BIN = join(import.meta.dirname, 'support', 'partner-bin.ts');
 
 function run(file: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) => {
@@ -72,7 +71,7 @@ describe('fleetgate partner', () => {
   let root: string;
   let dir: string;
   let jwksFile: string;
-  const partner = (args: string[]) => run(PARTNER_BIN, ['partner', ...args, '--data-dir', dir]);
+  const partner = (args: string[]) => run(BIN, ['partner', ...args, '--data-dir', dir]);
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'fleetgate-partner-'));

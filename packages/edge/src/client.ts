@@ -93,10 +93,15 @@ export interface EdgeStats {
   retried: number;
   /** Envelopes given up on: retries exhausted, or a TLS failure, with no spool to keep them. */
   failed: number;
+}
+
+export interface SpoolStats {
   /** Envelopes put in the spool. */
   spooled: number;
   /** Envelopes the spool refused (full, or not writable): lost, their counters a gap at the gateway. */
   dropped: number;
+  /** Envelopes waiting in the spool now. */
+  waiting: number;
 }
 
 interface Sent {
@@ -135,15 +140,8 @@ export class EdgeClient {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #spool: EdgeClientOptions['spool'];
-  readonly #stats: EdgeStats = {
-    sent: 0,
-    accepted: 0,
-    refused: 0,
-    retried: 0,
-    failed: 0,
-    spooled: 0,
-    dropped: 0,
-  };
+  readonly #stats: EdgeStats = { sent: 0, accepted: 0, refused: 0, retried: 0, failed: 0 };
+  readonly #spoolStats = { spooled: 0, dropped: 0 };
   #draining: Promise<DrainResult> | undefined;
 
   constructor(options: EdgeClientOptions) {
@@ -224,7 +222,7 @@ export class EdgeClient {
         stoppedBy = (await this.drain()).stoppedBy;
       } catch (error) {
         if (!(error instanceof EdgeError)) throw error;
-        stoppedBy = error; // a damaged spool: send this one directly rather than lose it too
+        // A damaged or unwritable spool: send this one directly rather than lose it too.
         return this.#settle(await this.#deliver(envelope, sent, this.#retry.maxAttempts, false));
       }
       if (this.#spool.length > 0) {
@@ -258,9 +256,9 @@ export class EdgeClient {
     return this.#draining;
   }
 
-  /** Envelopes waiting in the spool (0 without one). */
-  get spooled(): number {
-    return this.#spool?.length ?? 0;
+  /** The spool's counts (all 0 without a spool). */
+  get spoolStats(): Readonly<SpoolStats> {
+    return { ...this.#spoolStats, waiting: this.#spool?.length ?? 0 };
   }
 
   async #drain(maxAttempts: number): Promise<DrainResult> {
@@ -299,11 +297,11 @@ export class EdgeClient {
       this.#spool?.append({ envelope, counter: sent.counter, records: sent.records });
     } catch (error) {
       if (!(error instanceof EdgeError)) throw error;
-      this.#stats.dropped++;
+      this.#spoolStats.dropped++;
       this.#stats.failed++;
       return { outcome: 'failed', error, envelope, ...sent, attempts };
     }
-    this.#stats.spooled++;
+    this.#spoolStats.spooled++;
     return { outcome: 'spooled', error: why, ...sent, attempts };
   }
 

@@ -41,6 +41,7 @@ import type { Store } from './store/store.ts';
 import type { IngestDeps } from './telemetry/ingest.ts';
 import { ensureMqttClientIdentity } from './telemetry/mqtt/client-identity.ts';
 import { type MqttSubscriber, startMqttSubscriber } from './telemetry/mqtt/subscriber.ts';
+import { startTelemetryIngest, type TelemetryIngest } from './telemetry/start.ts';
 
 export interface GatewayOptions {
   dataDir: string;
@@ -63,6 +64,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** The TLS listeners' live material: trust bundle reload (CA rollover) and ticket-key rotation. */
   readonly tls: LiveTls;
+  /** The telemetry ingest pipeline both transports share (docs/telemetry.md). */
+  readonly telemetryIngest: TelemetryIngest;
   /** The MQTT telemetry subscriber, when `mqtt.enabled` (docs/mqtt.md). */
   readonly mqtt?: MqttSubscriber;
   /** Bound addresses, e.g. for port 0 in tests. */
@@ -239,7 +242,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   registerOAuthMetadataRoutes(control, oauthMetadata);
   registerOAuthMetadataRoutes(publicApp, oauthMetadata, authorizationServer.jwks);
   // One IngestDeps for both telemetry transports (HTTPS here, MQTT below): same limits, same state.
-  const ingestDeps: IngestDeps = { store, audit, limits: config.telemetry, now };
+  // Telemetry ingest (issue 5): group commit (COPY on PostgreSQL), device keys and signature policies,
+  // per-device token buckets and connection cap, the clock-skew flag — one pipeline. docs/telemetry.md.
+  const telemetryIngest = startTelemetryIngest({
+    store,
+    audit,
+    now,
+    config: config.telemetryIngest,
+    replayWindow: config.telemetry.replayWindow,
+    dataDir,
+    registry: metrics.registry,
+    logger,
+    ...(config.store.engine === 'postgres'
+      ? {
+          postgres: {
+            url: config.store.url,
+            ...(options.postgresSchema ? { schema: options.postgresSchema } : {}),
+          },
+        }
+      : {}),
+  });
+  const ingestDeps: IngestDeps = { store, audit, limits: config.telemetry, now, ingest: telemetryIngest };
   registerTelemetryRoutes(telemetry, ingestDeps, events);
   registerPublicRoutes(publicApp, {
     get caBundle() {
@@ -328,6 +351,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   } catch (error) {
     await mqtt?.close();
+    await telemetryIngest.close();
     clearInterval(publishTimer);
     liveTls.stop();
     await rotationJob.stop();
@@ -348,6 +372,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     tls: liveTls,
     addresses,
+    telemetryIngest,
     ...(mqtt === undefined ? {} : { mqtt }),
     close: () => {
       closing ??= (async () => {
@@ -357,6 +382,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await rotationJob.stop();
         await Promise.allSettled(Object.values(apps).map((a) => a.close()));
         await mqtt?.close(); // the message in hand is stored or refused, and acknowledged, first
+        await telemetryIngest.close(); // drains group commit: every batch answered 202 is stored
         await revocation.close();
         const cp = await audit.publish();
         if (cp !== undefined) events.emit('audit.checkpoint', { size: cp.size });

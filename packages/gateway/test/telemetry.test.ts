@@ -149,6 +149,8 @@ for (const engine of engines()) {
     });
 
     it('keeps the audit log verifiable after all of it', async () => {
+      // Twice: a checkpoint run the timer started before the last commit is shared by the first call.
+      await t.gateway.audit.publish();
       await t.gateway.audit.publish();
       const report = await verifyAuditLog(t.gateway.store, {
         origin: t.gateway.config.audit.origin,

@@ -22,8 +22,9 @@ export function formatCaStatus(status: CaStatus): string {
   }
   lines.push('intermediates:');
   for (const i of status.intermediates) {
+    const role = i.issuing ? '* issuing  ' : `  ${i.generation.padEnd(9)}`;
     lines.push(
-      `  ${i.issuing ? '* issuing  ' : '  ' + i.generation.padEnd(9)}${i.subject}  sha256 ${short(i.sha256)}  ` +
+      `  ${role}${i.subject}  sha256 ${short(i.sha256)}  ` +
         `issued by ${short(i.issuerSha256)}  ${day(i.notBefore)} → ${day(i.notAfter)}` +
         `${i.validNow ? '' : '  NOT VALID NOW'}  key: ${i.key.custody} (${i.key.detail})`,
     );

@@ -15,16 +15,14 @@
  * Threat: revoking the wrong certificate (a partner's or a CA's) by mistyping a serial — only vehicle
  * certificates are accepted here, and every revocation is printed with its vehicle id and thumbprint.
  */
-import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadAuditKeys } from '@fleetgate/gateway/audit/keys';
 import { AuditLog } from '@fleetgate/gateway/audit/log';
 import { loadConfig } from '@fleetgate/gateway/config/load';
-import { type IssuingCa, loadIssuingCa } from '@fleetgate/gateway/pki/ca';
 import { getCertificate, type InventoryEntry, listCertificates } from '@fleetgate/gateway/pki/inventory';
-import { CrlPublisher, crlPaths } from '@fleetgate/gateway/pki/revocation/crl-publisher';
+import { syncInventoryFromDataDir } from '@fleetgate/gateway/pki/inventory-sync';
 import { REVOCATION_REASONS, type RevocationReason } from '@fleetgate/gateway/pki/revocation/reasons';
+import { reissueCrls } from '@fleetgate/gateway/pki/revocation/reissue-crls';
 import { revokeCertificate } from '@fleetgate/gateway/pki/revocation/revoke';
 import { openStore } from '@fleetgate/gateway/store';
 import type { Store } from '@fleetgate/gateway/store/types';
@@ -65,30 +63,29 @@ async function resolveTarget(store: Store, target: string): Promise<InventoryEnt
   return active.length > 0 ? active : all;
 }
 
-async function reissueCrl(store: Store, audit: AuditLog, dataDir: string): Promise<string> {
-  const certPath = join(dataDir, 'pki', 'intermediate', 'cert.pem');
-  if (!existsSync(certPath)) return 'CRL not reissued: no issuing CA in this data directory';
-  let ca: IssuingCa;
-  try {
-    ca = await loadIssuingCa(dataDir);
-  } catch (error) {
-    return `CRL not reissued (${(error as Error).message}); a gateway with the CA key reissues it`;
-  }
+async function reissue(store: Store, audit: AuditLog, dataDir: string): Promise<string> {
   const config = loadConfig(dataDir);
-  const publisher = new CrlPublisher({
+  const result = await reissueCrls({
+    dataDir,
     store,
     audit,
-    dataDir,
-    issuer: new X509Certificate(readFileSync(certPath)),
-    ca,
     now: () => new Date(),
-    validitySeconds: config.revocation.crlValiditySeconds,
-    reissueSeconds: config.revocation.crlReissueSeconds,
+    config: config.revocation,
   });
-  const crl = await publisher.publish();
-  return crl === undefined
-    ? 'CRL not reissued'
-    : `CRL number ${crl.crlNumber} written to ${crlPaths(dataDir).pem} (next update ${crl.nextUpdate.toISOString()})`;
+  const [issuing] = result.crls;
+  const lines: string[] = [];
+  if (issuing === undefined) lines.push('CRL not published: no issuing CA in this data directory');
+  else {
+    lines.push(
+      `CRL number ${issuing.crlNumber} written to ${result.pemPath} (next update ${issuing.nextUpdate.toISOString()})`,
+    );
+  }
+  if (result.keyError !== undefined) {
+    lines.push(
+      `CRL not re-signed (${(result.keyError as Error).message}); a gateway with the CA key reissues it`,
+    );
+  }
+  return lines.join('\n');
 }
 
 export function deviceRevokeCommand(setExit: (code: number) => void): Command {
@@ -114,6 +111,9 @@ export function deviceRevokeCommand(setExit: (code: number) => void): Command {
           : { engine: 'postgres', url: config.store.url },
       );
       try {
+        // The inventory is filled from the data directory at every gateway start; a data directory
+        // whose gateway never ran (or certificates added since) is recorded here the same way.
+        await store.transaction((tx) => syncInventoryFromDataDir(tx, dataDir));
         const keys = loadAuditKeys(dataDir, config.audit.origin);
         const audit = new AuditLog(store, { origin: config.audit.origin, privateKey: keys.privateKey });
         const entries = await resolveTarget(store, target);
@@ -144,7 +144,7 @@ export function deviceRevokeCommand(setExit: (code: number) => void): Command {
             alreadyRevoked: result.alreadyRevoked,
           });
         }
-        const crl = await reissueCrl(store, audit, dataDir);
+        const crl = await reissue(store, audit, dataDir);
         await audit.publish();
         if (opts.json === true) {
           console.log(JSON.stringify({ revoked: results, crl }, null, 2));

@@ -164,12 +164,15 @@ export class MqttTransport {
       this.#late.set(ack.digest, ack.result);
       return;
     }
-    this.#waiters.delete(ack.digest);
-    for (const waiter of waiters) waiter.resolve(ack.result);
+    // One answer settles one wait: the oldest send of these bytes (a re-send gets its own answer).
+    const [first, ...rest] = waiters;
+    if (rest.length === 0) this.#waiters.delete(ack.digest);
+    else this.#waiters.set(ack.digest, rest);
+    first?.resolve(ack.result);
   }
 
   #connected(): Promise<MqttClient> {
-    if (this.#client !== undefined && this.#client.connected) return Promise.resolve(this.#client);
+    if (this.#client?.connected) return Promise.resolve(this.#client);
     this.#connecting ??= this.#connect().finally(() => {
       this.#connecting = undefined;
     });
@@ -189,7 +192,7 @@ export class MqttTransport {
       keepalive: o.keepaliveSeconds ?? 30,
       cert: o.cert,
       key: o.key,
-      ca: Array.isArray(o.ca) ? [...o.ca] : (o.ca as Pem as string),
+      ca: (Array.isArray(o.ca) ? [...o.ca] : o.ca) as string | string[],
       rejectUnauthorized: true,
       minVersion: 'TLSv1.3',
       ...(o.servername === undefined ? {} : { servername: o.servername }),

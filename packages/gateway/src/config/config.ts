@@ -325,7 +325,12 @@ export function defaultTlsConfig(): TlsConfig {
 }
 
 /** Envelope signature suites by their core names (core/signature/algorithm.ts). */
-export const TELEMETRY_ALGORITHMS = ['ed25519', 'ecdsa-p256-sha256', 'hmac-sha256', 'ed25519+ml-dsa-65'] as const;
+export const TELEMETRY_ALGORITHMS = [
+  'ed25519',
+  'ecdsa-p256-sha256',
+  'hmac-sha256',
+  'ed25519+ml-dsa-65',
+] as const;
 
 export interface TelemetryIngestConfig {
   /** Suites accepted at all; a signature of another suite is TELEMETRY_UNSUPPORTED_ALGORITHM. */

@@ -561,7 +561,13 @@ function mqttSection(c: Checker, value: unknown): MqttConfig {
     sharedGroup: nullable(o.sharedGroup, d.sharedGroup, 'sharedGroup', MQTT_NAME),
     connections: int(o.connections, d.connections, 'connections', 1, 16),
     reconnectMs: int(o.reconnectMs, d.reconnectMs, 'reconnectMs', 50, 60_000),
-    sessionExpirySeconds: int(o.sessionExpirySeconds, d.sessionExpirySeconds, 'sessionExpirySeconds', 0, 7 * 86_400),
+    sessionExpirySeconds: int(
+      o.sessionExpirySeconds,
+      d.sessionExpirySeconds,
+      'sessionExpirySeconds',
+      0,
+      7 * 86_400,
+    ),
     keepaliveSeconds: int(o.keepaliveSeconds, d.keepaliveSeconds, 'keepaliveSeconds', 5, 3600),
   };
   if (mqtt.connections > 1 && mqtt.sharedGroup === null) {

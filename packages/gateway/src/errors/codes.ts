@@ -27,7 +27,10 @@ export const ERROR_CODES = {
   TELEMETRY_COUNTER_TOO_OLD: { status: 409, title: 'Batch counter is older than the replay window' },
   TELEMETRY_CLOCK_SKEW: { status: 400, title: 'Batch time is too far from server time' },
   // Telemetry suites and limits (issue 5, part B; docs/telemetry.md).
-  TELEMETRY_SIGNATURE_DOWNGRADE: { status: 403, title: 'Batch signature is weaker than the device policy requires' },
+  TELEMETRY_SIGNATURE_DOWNGRADE: {
+    status: 403,
+    title: 'Batch signature is weaker than the device policy requires',
+  },
   REQUEST_RATE_LIMITED: { status: 429, title: 'Too many requests from this device' },
   // MQTT transport (telemetry/mqtt/): the signer is resolved from the inventory, not from a TLS session.
   TELEMETRY_TOPIC_MISMATCH: { status: 403, title: 'Batch signer is not the vehicle named in the topic' },

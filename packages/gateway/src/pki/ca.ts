@@ -25,14 +25,14 @@
  */
 import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from './errors.ts';
 import { buildCertificate } from './internal/build.ts';
-import { caPaths, pkiRoot } from './internal/layout.ts';
+import { caPaths } from './internal/layout.ts';
 import { resolveValidity, type ValidityOptions } from './internal/validity.ts';
 import { loadCaFolder } from './keys/load-ca.ts';
 import type { CaSigner } from './keys/signer.ts';
+import { journalPath } from './rollover/layout.ts';
 
 export type { CertificateProfile, ValidityOptions } from './internal/validity.ts';
 export { CLOCK_SKEW_BACKDATE_MS, DEFAULT_VALIDITY_DAYS } from './internal/validity.ts';
@@ -120,7 +120,7 @@ export async function loadIssuingCa(dataDir: string): Promise<IssuingCa> {
   let ca = await loadCaFolder(paths.dir, context);
   // pki/rollover.json exists only while `fleetgate ca rollover` moves folders (pki/rollover/).
   for (let waited = 0; ca === undefined && waited < ROLLOVER_SWAP_WAIT_MS; waited += 50) {
-    if (!existsSync(join(pkiRoot(dataDir), 'rollover.json'))) break;
+    if (!existsSync(journalPath(dataDir))) break;
     await sleep(50);
     ca = await loadCaFolder(paths.dir, context);
   }

@@ -1,7 +1,7 @@
 /**
  * Revocation on the public, read-only listener (TLS 1.3, no client certificate):
  *   GET  /pki/crl             the issuing CA's CRL, DER (application/pkix-crl, RFC 5280 §5, RFC 2585 §4.2)
- *   GET  /pki/crl.pem         the same CRL, PEM
+ *   GET  /pki/crl.pem         the same CRL, PEM (followed by the previous intermediate's during a CA rollover)
  *   POST /ocsp                OCSP over HTTP (RFC 6960 Appendix A.1): body application/ocsp-request
  *   GET  /ocsp/{request}      the same, the DER request base64-encoded then URL-encoded in the path
  * OCSP answers are always HTTP 200 with an OCSPResponse (application/ocsp-response), including for a
@@ -13,8 +13,8 @@
  */
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { AnyFastify } from '../http/common.ts';
-import type { OcspAnswer } from '../pki/revocation/ocsp-responder.ts';
 import { MAX_OCSP_REQUEST_BYTES } from '../pki/revocation/ocsp-request.ts';
+import type { OcspAnswer } from '../pki/revocation/ocsp-responder.ts';
 import type { RevocationService } from '../pki/revocation/service.ts';
 
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
@@ -53,17 +53,17 @@ export function registerRevocationRoutes(app: AnyFastify, revocation: Revocation
     scope.get('/pki/crl', async (_request, reply) =>
       reply.type('application/pkix-crl').header('cache-control', 'no-cache').send(Buffer.from(crl().der)),
     );
-    scope.get('/pki/crl.pem', async (_request, reply) =>
-      reply.type('application/x-pem-file').header('cache-control', 'no-cache').send(crl().pem),
-    );
+    // PEM: every live intermediate's CRL (two during a CA rollover's overlap), like DIR/pki/crl.pem.
+    scope.get('/pki/crl.pem', async (_request, reply) => {
+      crl();
+      return reply
+        .type('application/x-pem-file')
+        .header('cache-control', 'no-cache')
+        .send(revocation.crlBundlePem());
+    });
 
-    const answer = async (der: Uint8Array | undefined): Promise<OcspAnswer> => {
-      const responder = revocation.ocsp;
-      if (responder === undefined) {
-        throw new GatewayError('SERVICE_UNAVAILABLE', 'no OCSP responder', { retryAfterSeconds: 60 });
-      }
-      return responder.answer(der ?? new Uint8Array());
-    };
+    const answer = (der: Uint8Array | undefined): Promise<OcspAnswer> =>
+      revocation.ocsp.answer(der ?? new Uint8Array());
     const send = (
       request: { log: AnyFastify['log'] },
       reply: { type(t: string): { header(k: string, v: string): { send(b: Buffer): unknown } } },
@@ -72,7 +72,10 @@ export function registerRevocationRoutes(app: AnyFastify, revocation: Revocation
       if (result.status !== 'successful') {
         request.log.info({ ocspStatus: result.status, problem: result.problem }, 'OCSP request not answered');
       }
-      return reply.type('application/ocsp-response').header('cache-control', 'no-cache').send(Buffer.from(result.der));
+      return reply
+        .type('application/ocsp-response')
+        .header('cache-control', 'no-cache')
+        .send(Buffer.from(result.der));
     };
     scope.post('/ocsp', async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? new Uint8Array(request.body) : undefined;

@@ -48,7 +48,9 @@ export class ClockSkewFlags {
     if (!raise && !clear) return undefined;
     const running = this.#inFlight.get(identity.id);
     if (running !== undefined) return running;
-    const transition = this.#transition(identity, raise, skewMs).finally(() => this.#inFlight.delete(identity.id));
+    const transition = this.#transition(identity, raise, skewMs).finally(() =>
+      this.#inFlight.delete(identity.id),
+    );
     this.#inFlight.set(identity.id, transition);
     return transition;
   }
@@ -88,8 +90,14 @@ export class ClockSkewFlags {
     });
     this.#active.set(identity.id, raise);
     if (changed) {
-      this.#o.metrics?.flagTransitions.inc({ flag: CLOCK_SKEW_FLAG, transition: raise ? 'raised' : 'cleared' });
-      this.#o.logger?.info({ vehicleId: identity.id, flag: CLOCK_SKEW_FLAG, raised: raise, skewMs }, 'vehicle flag changed');
+      this.#o.metrics?.flagTransitions.inc({
+        flag: CLOCK_SKEW_FLAG,
+        transition: raise ? 'raised' : 'cleared',
+      });
+      this.#o.logger?.info(
+        { vehicleId: identity.id, flag: CLOCK_SKEW_FLAG, raised: raise, skewMs },
+        'vehicle flag changed',
+      );
     }
   }
 }

@@ -74,7 +74,9 @@ export class IngestQueue {
   /** Queues one item; resolves with its own outcome once its group committed. */
   submit(item: GroupItem): Promise<GroupOutcome> {
     if (this.#closed) {
-      return Promise.reject(new GatewayError('SERVICE_UNAVAILABLE', 'shutting down', { retryAfterSeconds: 1 }));
+      return Promise.reject(
+        new GatewayError('SERVICE_UNAVAILABLE', 'shutting down', { retryAfterSeconds: 1 }),
+      );
     }
     const records = item.kind === 'batch' ? item.verified.batch.records.length : 1;
     if (this.#queuedRecords + records > this.#options.maxQueuedRecords) {
@@ -93,8 +95,11 @@ export class IngestQueue {
   /** Refuses new items and resolves once everything queued is written. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== undefined && this.#queue.length > 0 && this.#writing === undefined) this.#startNow();
-    while (this.#writing !== undefined) await this.#writing;
+    for (;;) {
+      if (this.#writing !== undefined) await this.#writing;
+      else if (this.#queue.length > 0) this.#startNow();
+      else return;
+    }
   }
 
   #schedule(): void {
@@ -123,6 +128,8 @@ export class IngestQueue {
   #start(): void {
     this.#writing = this.#drain().finally(() => {
       this.#writing = undefined;
+      // Items submitted between the writer's last look at the queue and now have waited long enough.
+      if (this.#queue.length > 0) this.#startNow();
     });
   }
 
@@ -142,7 +149,11 @@ export class IngestQueue {
         writeGroup(
           tx,
           group.map((p) => p.item),
-          { audit: this.#audit, replayWindow: this.#options.replayWindow, knownReplayRows: this.#knownReplayRows },
+          {
+            audit: this.#audit,
+            replayWindow: this.#options.replayWindow,
+            knownReplayRows: this.#knownReplayRows,
+          },
         ),
       );
       for (const v of written.vehicles) this.#knownReplayRows.add(v);
@@ -151,7 +162,10 @@ export class IngestQueue {
       group.forEach((p, i) => p.resolve(written.outcomes[i] as GroupOutcome));
     } catch (error) {
       if (group.length > 1) {
-        this.#logger?.warn({ err: error, items: group.length }, 'telemetry group failed; writing its items one by one');
+        this.#logger?.warn(
+          { err: error, items: group.length },
+          'telemetry group failed; writing its items one by one',
+        );
         for (const p of group) await this.#write([p]);
         return;
       }

@@ -1,39 +1,65 @@
 /**
- * Telemetry ingest: verify, then in ONE transaction check-and-advance the device's replay window, store
- * the batch and its records, and sequence the audit entry (its digest, not its records). Either all of
- * it commits or none does, so two gateway nodes can never both accept one counter, and an accepted
- * batch always has its audit entry. A refusal stores no record, only a rejection row with its reason
- * code and the envelope digest, and an audit entry.
+ * Telemetry ingest — the one entry point every transport calls (HTTPS route, MQTT subscriber) with the
+ * authenticated vehicle identity and the exact bytes received (docs/telemetry.md "Ingest"):
+ *
+ *   1. the device's bytes/s token bucket, before any parsing (rate-limit.ts);
+ *   2. verification: limits, signature suites against the vehicle's certificate key and device keys,
+ *      signature policy, batch claims and time (verify-envelope.ts);
+ *   3. the device's records/s token bucket;
+ *   4. the clock-skew flag, raised or cleared without refusing (clock-flags.ts);
+ *   5. group commit: the replay window, the batch, its records and its audit entry, in one transaction
+ *      shared with other envelopes (group-commit.ts, write-group.ts).
+ *
+ * Contract: resolves with IngestAccepted once the batch committed; otherwise throws a GatewayError after
+ * the refusal was recorded (a telemetry_rejections row with its reason code and an audit entry, in a
+ * group commit) — except REQUEST_RATE_LIMITED, whose records are coalesced per vehicle and window
+ * (rate-limit-refusals.ts), and SERVICE_UNAVAILABLE (ingest saturated or shutting down, with
+ * Retry-After), which is not stored. Any other error (a store failure) propagates as it is.
  */
-import { toHex } from '@fleetgate/core/bytes';
 import { sha256 } from '@fleetgate/core/hash';
-import { DrivingState } from '@fleetgate/protocol/telemetry';
 import type { AuditLog } from '../audit/log.ts';
-import type { GatewayConfig } from '../config/config.ts';
+import { defaultTelemetryIngestConfig, type GatewayConfig } from '../config/config.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { PeerIdentity } from '../pki/peer-identity.ts';
-import { type Queryable, type SqlValue, type Store, toBigInt, toSafeNumber } from '../store/store.ts';
-import { checkReplay, decodeBits, encodeBits } from './replay-window.ts';
+import type { Store } from '../store/store.ts';
+import { envelopeRejection } from './rejection.ts';
+import { startTelemetryIngest, type TelemetryIngest } from './start.ts';
 import { type VerifiedBatch, verifyEnvelope } from './verify-envelope.ts';
+import type { IngestAccepted } from './write-group.ts';
+
+export type { IngestAccepted } from './write-group.ts';
 
 export interface IngestDeps {
   store: Store;
   audit: AuditLog;
   limits: GatewayConfig['telemetry'];
   now: () => Date;
+  /**
+   * The node's ingest pipeline (startTelemetryIngest; gateway.ts builds one and passes it to every
+   * transport). Absent: one with the default telemetryIngest settings is made for this deps object on
+   * first use — without a data directory, so without HMAC device keys, and never closed.
+   */
+  ingest?: TelemetryIngest;
 }
 
-export interface IngestAccepted {
-  vehicleId: string;
-  counter: string;
-  records: number;
-  auditIndex: number;
-  gap: string;
-  outOfOrder: boolean;
-}
+const fallbacks = new WeakMap<IngestDeps, TelemetryIngest>();
 
-const RECORD_COLUMNS = 12;
-const RECORDS_PER_INSERT = 1_000;
+/** The pipeline of `deps`: its own, or the fallback made once for it. */
+export function ingestPipeline(deps: IngestDeps): TelemetryIngest {
+  if (deps.ingest !== undefined) return deps.ingest;
+  let made = fallbacks.get(deps);
+  if (made === undefined) {
+    made = startTelemetryIngest({
+      store: deps.store,
+      audit: deps.audit,
+      now: deps.now,
+      config: defaultTelemetryIngestConfig(),
+      replayWindow: deps.limits.replayWindow,
+    });
+    fallbacks.set(deps, made);
+  }
+  return made;
+}
 
 export async function ingestEnvelope(
   deps: IngestDeps,
@@ -41,153 +67,55 @@ export async function ingestEnvelope(
   body: Uint8Array,
   remoteAddress: string,
 ): Promise<IngestAccepted> {
+  const ingest = ingestPipeline(deps);
+  const bytes = ingest.limiter.takeBytes(identity.id, body.byteLength);
+  if (!bytes.ok)
+    throw await ingest.refusals.refuse(identity, 'bytes', bytes.retryAfterSeconds, remoteAddress);
+
+  let verified: VerifiedBatch;
   try {
-    const verified = verifyEnvelope(body, identity, deps.limits, deps.now());
-    return await deps.store.transaction((tx) => store(tx, deps, identity, verified));
+    const keys = await ingest.keyring.get(identity.id);
+    verified = verifyEnvelope(body, identity, deps.limits, deps.now(), {
+      keys,
+      algorithms: ingest.config.algorithms,
+    });
   } catch (error) {
-    if (error instanceof GatewayError) await recordRejection(deps, identity, body, remoteAddress, error);
+    if (error instanceof GatewayError) await record(ingest, identity, body, error, remoteAddress);
     throw error;
   }
-}
 
-async function store(
-  tx: Queryable,
-  deps: IngestDeps,
-  identity: PeerIdentity,
-  v: VerifiedBatch,
-): Promise<IngestAccepted> {
-  const size = deps.limits.replayWindow;
-  await tx.query(
-    `INSERT INTO device_replay_state (vehicle_id, high_water, window_bits) VALUES ($1, -1, $2)
-     ON CONFLICT (vehicle_id) DO NOTHING`,
-    [identity.id, new Uint8Array(size / 8)],
-  );
-  const [state] = await tx.query<{ high_water: string; window_bits: Uint8Array }>(
-    'SELECT high_water, window_bits FROM device_replay_state WHERE vehicle_id = $1 FOR UPDATE',
-    [identity.id],
-  );
-  const decision = checkReplay(
-    {
-      highWater: toBigInt(state?.high_water ?? '-1'),
-      bits: decodeBits(state?.window_bits ?? new Uint8Array(), size),
-    },
-    v.counter,
-    size,
-  );
-  if (!decision.accepted) {
-    throw decision.reason === 'replayed'
-      ? new GatewayError('TELEMETRY_REPLAYED', `counter ${v.counter} was already accepted`)
-      : new GatewayError('TELEMETRY_COUNTER_TOO_OLD', `counter ${v.counter} is below the replay window`);
+  const records = ingest.limiter.takeRecords(identity.id, verified.batch.records.length);
+  if (!records.ok) {
+    throw await ingest.refusals.refuse(identity, 'records', records.retryAfterSeconds, remoteAddress);
   }
-  await tx.query(
-    'UPDATE device_replay_state SET high_water = $2, window_bits = $3, updated_at = now() WHERE vehicle_id = $1',
-    [identity.id, decision.state.highWater.toString(), encodeBits(decision.state.bits, size)],
-  );
-  const { batch } = v;
-  const [row] = await tx.query<{ id: string }>(
-    `INSERT INTO telemetry_batches (vehicle_id, counter, load_id, first_sequence, record_count, envelope_sha256,
-       key_id, cert_sha256, device_sent_at, audit_index)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, -1) RETURNING id`,
-    [
-      identity.id,
-      v.counter.toString(),
-      batch.loadId,
-      batch.firstSequence.toString(),
-      batch.records.length,
-      v.envelopeSha256,
-      v.keyId,
-      identity.thumbprintSha256,
-      new Date(Number(batch.sentAtUnixMs)),
-    ],
-  );
-  const batchId = toSafeNumber(row?.id);
-  for (let start = 0; start < batch.records.length; start += RECORDS_PER_INSERT) {
-    const chunk = batch.records.slice(start, start + RECORDS_PER_INSERT);
-    const params: SqlValue[] = [];
-    const tuples = chunk.map((r, i) => {
-      const ordinal = start + i;
-      params.push(
-        String(batchId),
-        ordinal,
-        identity.id,
-        (batch.firstSequence + BigInt(ordinal)).toString(),
-        new Date(Number(r.timeUnixMs)),
-        r.latitude,
-        r.longitude,
-        r.speedMps,
-        r.headingDeg,
-        r.odometerM,
-        DrivingState[r.drivingState] ?? 'UNSPECIFIED',
-        r.faults,
-      );
-      const base = i * RECORD_COLUMNS;
-      return `(${Array.from({ length: RECORD_COLUMNS }, (_, k) => `$${base + k + 1}`).join(', ')})`;
-    });
-    await tx.query(
-      `INSERT INTO telemetry_records (batch_id, ordinal, vehicle_id, seq, recorded_at, latitude, longitude,
-         speed_mps, heading_deg, odometer_m, driving_state, faults) VALUES ${tuples.join(', ')}`,
-      params,
-    );
-  }
-  const receipt = await deps.audit.appendInTx(tx, {
-    class: 'telemetry.batch.accepted',
-    actor: { kind: 'vehicle', id: identity.id, certSha256: identity.thumbprintSha256 },
-    subject: { kind: 'telemetry-batch', id: `${identity.id}/${v.counter}` },
-    outcome: 'accepted',
-    details: {
-      counter: v.counter.toString(),
-      loadId: batch.loadId,
-      firstSequence: batch.firstSequence.toString(),
-      records: batch.records.length,
-      envelopeSha256: toHex(v.envelopeSha256),
-      keyId: v.keyId,
-      gap: decision.gap.toString(),
-      outOfOrder: decision.outOfOrder,
-    },
+  await ingest.clock.observe(identity, verified.skewMs);
+
+  const outcome = await ingest.queue.submit({
+    kind: 'batch',
+    identity,
+    verified,
+    remoteAddress,
+    bytes: body.byteLength,
   });
-  await tx.query('UPDATE telemetry_batches SET audit_index = $2 WHERE id = $1', [
-    String(batchId),
-    String(receipt.index),
-  ]);
-  return {
-    vehicleId: identity.id,
-    counter: v.counter.toString(),
-    records: batch.records.length,
-    auditIndex: receipt.index,
-    gap: decision.gap.toString(),
-    outOfOrder: decision.outOfOrder,
-  };
+  if (outcome.kind === 'accepted') return outcome.accepted;
+  if (outcome.kind === 'refused') throw outcome.error;
+  throw new GatewayError('INTERNAL_ERROR', 'unexpected ingest outcome');
 }
 
-async function recordRejection(
-  deps: IngestDeps,
+/** Records a refusal through group commit; a full queue only counts it (the refusal is still answered). */
+async function record(
+  ingest: TelemetryIngest,
   identity: PeerIdentity,
   body: Uint8Array,
-  remoteAddress: string,
   error: GatewayError,
+  remoteAddress: string,
 ): Promise<void> {
-  const digest = sha256(body);
-  await deps.store.transaction(async (tx) => {
-    const receipt = await deps.audit.appendInTx(tx, {
-      class: 'telemetry.batch.rejected',
-      actor: { kind: 'vehicle', id: identity.id, certSha256: identity.thumbprintSha256 },
-      subject: { kind: 'telemetry-envelope', id: toHex(digest) },
-      outcome: 'rejected',
-      reasons: [error.code],
-      details: { bytes: body.byteLength },
-    });
-    await tx.query(
-      `INSERT INTO telemetry_rejections (vehicle_id, cert_sha256, code, detail, envelope_sha256, remote_address, audit_index)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        identity.id,
-        identity.thumbprintSha256,
-        error.code,
-        error.detail ?? '',
-        digest,
-        remoteAddress,
-        String(receipt.index),
-      ],
+  try {
+    await ingest.queue.submit(
+      envelopeRejection(identity, sha256(body), body.byteLength, error, remoteAddress),
     );
-  });
+  } catch (failure) {
+    if (failure instanceof GatewayError && failure.code === 'SERVICE_UNAVAILABLE') return;
+    throw failure;
+  }
 }

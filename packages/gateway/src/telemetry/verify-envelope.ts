@@ -16,6 +16,7 @@
  * Replay is checked afterwards, atomically with the write (write-group.ts).
  */
 import type { KeyObject } from 'node:crypto';
+import { sha256 } from '@fleetgate/core/hash';
 import { SIGNATURE_LENGTHS, type SignatureAlgorithm as SuiteName } from '@fleetgate/core/signature/algorithm';
 import { signingInput } from '@fleetgate/core/signature/signing-input';
 import { type VerificationKey, verifySignature } from '@fleetgate/core/signature/verify';
@@ -28,7 +29,6 @@ import {
   TELEMETRY_PAYLOAD_TYPE,
   type TelemetryBatch,
 } from '@fleetgate/protocol/telemetry';
-import { sha256 } from '@fleetgate/core/hash';
 import type { GatewayConfig } from '../config/config.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { PeerIdentity } from '../pki/peer-identity.ts';

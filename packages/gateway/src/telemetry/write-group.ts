@@ -142,7 +142,11 @@ export async function writeGroup(
     });
     await tx.insertRecords(
       accepted.map(
-        (a): RecordsToWrite => ({ batchId: a.batchId, vehicleId: a.c.identity.id, batch: a.c.verified.batch }),
+        (a): RecordsToWrite => ({
+          batchId: a.batchId,
+          vehicleId: a.c.identity.id,
+          batch: a.c.verified.batch,
+        }),
       ),
     );
   }
@@ -177,7 +181,10 @@ export async function writeGroup(
   }
   for (const r of rejections) {
     const auditIndex = indexAt.get(r.at) as number;
-    outcomes[r.at] = r.error === undefined ? { kind: 'recorded', auditIndex } : { kind: 'refused', error: r.error, auditIndex };
+    outcomes[r.at] =
+      r.error === undefined
+        ? { kind: 'recorded', auditIndex }
+        : { kind: 'refused', error: r.error, auditIndex };
   }
   return { outcomes, vehicles };
 }
@@ -204,7 +211,10 @@ async function lockWindows(
     [vehicles],
   );
   for (const row of rows) {
-    states.set(row.vehicle_id, { highWater: toBigInt(row.high_water), bits: decodeBits(row.window_bits, size) });
+    states.set(row.vehicle_id, {
+      highWater: toBigInt(row.high_water),
+      bits: decodeBits(row.window_bits, size),
+    });
   }
   return states;
 }
@@ -230,7 +240,11 @@ function acceptedEvent(a: Accepted): AuditEvent {
   };
 }
 
-async function insertBatches(tx: IngestTx, accepted: readonly Accepted[], indexAt: ReadonlyMap<number, number>) {
+async function insertBatches(
+  tx: IngestTx,
+  accepted: readonly Accepted[],
+  indexAt: ReadonlyMap<number, number>,
+) {
   const col = (f: (a: Accepted) => string): string[] => accepted.map(f);
   await tx.query(
     `INSERT INTO telemetry_batches (id, vehicle_id, counter, load_id, first_sequence, record_count, envelope_sha256,

@@ -15,10 +15,10 @@ import { loadIssuingCa } from '../../src/pki/ca.ts';
 import { PkiError } from '../../src/pki/errors.ts';
 import { issueDeviceCertificate } from '../../src/pki/issue.ts';
 import { readKeyDocument } from '../../src/pki/keys/document.ts';
-import { beginRollover } from '../../src/pki/rollover/begin.ts';
-import { caStatus } from '../../src/pki/rollover/status.ts';
 import { createPkcs11CaKey, openPkcs11CaKey } from '../../src/pki/keys/pkcs11-provider.ts';
 import { type CaSigner, derSignature, isCaSigner } from '../../src/pki/keys/signer.ts';
+import { beginRollover } from '../../src/pki/rollover/begin.ts';
+import { caStatus } from '../../src/pki/rollover/status.ts';
 import { makeTempDir, openssl } from '../pki/helpers.ts';
 import { provisionSoftHsm, type SoftHsm } from './softhsm.ts';
 
@@ -204,10 +204,19 @@ describe.skipIf('skip' in hsm)('PKCS#11 key provider (SoftHSM2)', () => {
         ['previous', 'file'],
       ]);
       const bundle = join(data.dir, 'pki', 'ca.pem');
-      expect(openssl(['verify', '-CAfile', bundle, join(data.dir, 'pki', 'devices', 'TRK-1', 'chain.pem')]).status).toBe(0);
-      const grown = await bootstrapPki(data.dir, { vehicles: ['TRK-1', 'TRK-2'], partners: [], keys, env: token.env });
+      expect(
+        openssl(['verify', '-CAfile', bundle, join(data.dir, 'pki', 'devices', 'TRK-1', 'chain.pem')]).status,
+      ).toBe(0);
+      const grown = await bootstrapPki(data.dir, {
+        vehicles: ['TRK-1', 'TRK-2'],
+        partners: [],
+        keys,
+        env: token.env,
+      });
       expect(grown.written).toHaveLength(3); // signed in the token
-      expect(openssl(['verify', '-CAfile', bundle, join(data.dir, 'pki', 'devices', 'TRK-2', 'chain.pem')]).status).toBe(0);
+      expect(
+        openssl(['verify', '-CAfile', bundle, join(data.dir, 'pki', 'devices', 'TRK-2', 'chain.pem')]).status,
+      ).toBe(0);
     } finally {
       data.cleanup();
     }

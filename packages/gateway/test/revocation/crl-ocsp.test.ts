@@ -69,7 +69,13 @@ for (const engine of engines()) {
 
       // The delegated responder: its own key (0600), OCSP Signing and OCSP No Check.
       expect(statSync(join(t.dataDir, 'pki', 'ocsp', 'key.pem')).mode & 0o777).toBe(0o600);
-      const responder = openssl(['x509', '-in', join(t.dataDir, 'pki', 'ocsp', 'cert.pem'), '-noout', '-text']);
+      const responder = openssl([
+        'x509',
+        '-in',
+        join(t.dataDir, 'pki', 'ocsp', 'cert.pem'),
+        '-noout',
+        '-text',
+      ]);
       expect(responder.stdout).toMatch(/X509v3 Extended Key Usage:\s*\n\s*OCSP Signing/);
       expect(responder.stdout).toMatch(/OCSP No Check/);
     });
@@ -97,7 +103,9 @@ for (const engine of engines()) {
       expect(after.out).toMatch(/Cert Status: revoked/);
       expect(after.out).toMatch(/Revocation Reason: keyCompromise \(0x1\)/);
       expect(after.out).toMatch(/Response Extensions:\s*\n\s*OCSP Nonce:/);
-      expect((await opensslOcsp(t.dataDir, ocspUrl, device('TRK-002'))).out).toMatch(/TRK-002\/cert\.pem: good/);
+      expect((await opensslOcsp(t.dataDir, ocspUrl, device('TRK-002'))).out).toMatch(
+        /TRK-002\/cert\.pem: good/,
+      );
 
       // The CRL was reissued before revokeCertificate returned.
       const crlPath = join(t.dataDir, 'pki', 'crl.pem');
@@ -111,7 +119,15 @@ for (const engine of engines()) {
       const refused = openssl(['verify', '-crl_check', '-CRLfile', crlPath, '-CAfile', t.caPath, cert]);
       expect(refused.status).not.toBe(0);
       expect(refused.stdout + refused.stderr).toMatch(/certificate revoked/);
-      const fine = openssl(['verify', '-crl_check', '-CRLfile', crlPath, '-CAfile', t.caPath, device('TRK-002')]);
+      const fine = openssl([
+        'verify',
+        '-crl_check',
+        '-CRLfile',
+        crlPath,
+        '-CAfile',
+        t.caPath,
+        device('TRK-002'),
+      ]);
       expect(fine.status).toBe(0);
 
       // One audit entry, with the certificate's thumbprint; the CRL issuance is audited too.
@@ -147,7 +163,11 @@ for (const engine of engines()) {
         revokeCertificate(deps(), { serialNumber: '0abc', reason: 'superseded', actor }),
       ).rejects.toMatchObject({ code: 'PKI_INVALID_ARGUMENT' });
       await expect(
-        revokeCertificate(deps(), { serialNumber: "01'; DROP TABLE certificates; --", reason: 'superseded', actor }),
+        revokeCertificate(deps(), {
+          serialNumber: "01'; DROP TABLE certificates; --",
+          reason: 'superseded',
+          actor,
+        }),
       ).rejects.toMatchObject({ code: 'PKI_INVALID_ARGUMENT' });
       await expect(
         revokeCertificate(deps(), {
@@ -248,7 +268,12 @@ for (const engine of engines()) {
         if (res.status === 200) expect(ocspStatus(res.body)).toBe(OCSPResponseStatus.malformedRequest);
         else expect(res.status).toBeGreaterThanOrEqual(400); // a URL over the header limit never reaches us
       }
-      const wrongType = await httpsBytes(ocspUrl, { ca, method: 'POST', body: new Uint8Array([1]), contentType: 'text/plain' });
+      const wrongType = await httpsBytes(ocspUrl, {
+        ca,
+        method: 'POST',
+        body: new Uint8Array([1]),
+        contentType: 'text/plain',
+      });
       expect(wrongType.status).toBe(415);
       expect((await httpsBytes(`${t.url.public}/pki/crl`, { ca })).status).toBe(200);
     });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIssuingCa } from '../../src/pki/ca.ts';
 import { normaliseSerial } from '../../src/pki/inventory.ts';
+import { writeCrlFiles } from '../../src/pki/revocation/crl-files.ts';
 import { CrlPublisher } from '../../src/pki/revocation/crl-publisher.ts';
 import { revokeCertificate } from '../../src/pki/revocation/revoke.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -28,12 +29,12 @@ for (const engine of engines()) {
     let nodeDir: string;
     let other: Store | undefined;
     let store: Store;
-    const issuer = () => new X509Certificate(readFileSync(join(t.dataDir, 'pki', 'intermediate', 'cert.pem')));
+    const issuer = () =>
+      new X509Certificate(readFileSync(join(t.dataDir, 'pki', 'intermediate', 'cert.pem')));
     const node = async (clock: () => Date, withCa = true) =>
       new CrlPublisher({
         store,
         audit: t.gateway.audit,
-        dataDir: nodeDir,
         issuer: issuer(),
         ca: withCa ? await loadIssuingCa(t.dataDir) : undefined,
         now: clock,
@@ -61,6 +62,8 @@ for (const engine of engines()) {
       expect(current).toBeDefined();
       const again = await (await node(() => new Date())).publish();
       expect(again?.crlNumber).toBe(current?.crlNumber); // nothing changed, not due: not re-signed
+      expect(await writeCrlFiles(nodeDir, again ? [again] : [])).toBe(true);
+      expect(await writeCrlFiles(nodeDir, again ? [again] : [])).toBe(false); // unchanged: not rewritten
       expect(readFileSync(join(nodeDir, 'pki', 'crl.der'))).toEqual(Buffer.from(current?.der ?? []));
 
       const later = new Date(Date.now() + 31 * MINUTE);
@@ -75,7 +78,9 @@ for (const engine of engines()) {
       // Clocks an hour apart each step make every run due (reissue at 30 min), on four "nodes".
       const base = Date.now() + 2 * 3600_000;
       const runs = await Promise.all(
-        Array.from({ length: 8 }, async (_, i) => (await node(() => new Date(base + i * 3600_000))).publish()),
+        Array.from({ length: 8 }, async (_, i) =>
+          (await node(() => new Date(base + i * 3600_000))).publish(),
+        ),
       );
       const numbers = runs.map((r) => r?.crlNumber ?? 0n);
       expect(new Set(numbers).size).toBeGreaterThan(1);
@@ -110,12 +115,13 @@ for (const engine of engines()) {
       expect(crl).toMatch(/CRL Reason Code:\s*\n\s*Superseded/);
     });
 
-    it('a node without the CA key copies the stored CRL and never signs', async () => {
+    it('a node without the CA key publishes the stored CRL and never signs', async () => {
       const before = (await auditEntries(t.gateway.store, 'pki.crl.issued')).length;
       const keyless = await node(() => new Date(Date.now() + 400 * 24 * 3600_000), false);
       const doc = await keyless.publish();
       expect(doc).toBeDefined();
       expect((await auditEntries(t.gateway.store, 'pki.crl.issued')).length).toBe(before);
+      await writeCrlFiles(nodeDir, doc ? [doc] : []);
       expect(readFileSync(join(nodeDir, 'pki', 'crl.pem'), 'utf8')).toBe(doc?.pem);
     });
   });

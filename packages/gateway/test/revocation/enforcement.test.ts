@@ -8,7 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { type ClientHttp2Session, connect as http2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,7 +118,13 @@ for (const engine of engines()) {
 
     it('closes an open keep-alive control-plane connection on revocation and refuses new ones', async () => {
       const acme = t.partner('acme-tms');
-      const agent = new Agent({ keepAlive: true, ca: acme.ca, cert: acme.chain, key: acme.key, maxSockets: 1 });
+      const agent = new Agent({
+        keepAlive: true,
+        ca: acme.ca,
+        cert: acme.chain,
+        key: acme.key,
+        maxSockets: 1,
+      });
       try {
         const first = await get(`${t.url.control}/revocation-probe`, agent);
         expect(first.status).toBeGreaterThanOrEqual(400); // any answer: the connection is up and kept alive
@@ -128,7 +134,11 @@ for (const engine of engines()) {
 
         await revokeCertificate(
           { store: t.gateway.store, audit: t.gateway.audit, now: () => new Date() },
-          { serialNumber: serialOf(acme), reason: 'keyCompromise', actor: { kind: 'operator', id: 'sec-team' } },
+          {
+            serialNumber: serialOf(acme),
+            reason: 'keyCompromise',
+            actor: { kind: 'operator', id: 'sec-team' },
+          },
         );
         await within(gone, ENFORCEMENT_LIMIT_MS, 'the open control-plane connection is closed');
       } finally {
@@ -151,9 +161,14 @@ for (const engine of engines()) {
         details: { stage: 'handshake' },
       });
       const terminated = await auditEntries(t.gateway.store, 'pki.connection.terminated');
-      expect(terminated.map((e) => e.entry.subject)).toContainEqual({ kind: 'certificate', id: serialOf(acme) });
+      expect(terminated.map((e) => e.entry.subject)).toContainEqual({
+        kind: 'certificate',
+        id: serialOf(acme),
+      });
       // Another partner is unaffected.
-      expect(await freshAttempt(`${t.url.control}/revocation-probe`, t.partner('globex-tms'))).not.toBe('refused');
+      expect(await freshAttempt(`${t.url.control}/revocation-probe`, t.partner('globex-tms'))).not.toBe(
+        'refused',
+      );
     });
 
     it('closes an open HTTP/2 telemetry session when another node revokes, and refuses and audits its next batch', async () => {
@@ -174,7 +189,11 @@ for (const engine of engines()) {
       const audit = new AuditLog(store, { origin, privateKey: loadAuditKeys(t.dataDir, origin).privateKey });
       await revokeCertificate(
         { store, audit, now: () => new Date() },
-        { serialNumber: serialOf(trk2), reason: 'cessationOfOperation', actor: { kind: 'operator', id: 'node-b' } },
+        {
+          serialNumber: serialOf(trk2),
+          reason: 'cessationOfOperation',
+          actor: { kind: 'operator', id: 'node-b' },
+        },
       );
       await within(gone, ENFORCEMENT_LIMIT_MS, 'the open HTTP/2 telemetry session is closed');
 
@@ -201,7 +220,11 @@ for (const engine of engines()) {
 
       // Vehicles that were not revoked keep sending.
       const trk1 = t.vehicle('TRK-001');
-      const ok = await h2Attempt(t.url.telemetry, trk1, envelopeBytes(signerFromPem(trk1.key), 1n, batchBytes('TRK-001')));
+      const ok = await h2Attempt(
+        t.url.telemetry,
+        trk1,
+        envelopeBytes(signerFromPem(trk1.key), 1n, batchBytes('TRK-001')),
+      );
       expect(ok).toBe(202);
     });
 
@@ -210,7 +233,9 @@ for (const engine of engines()) {
       const text = await res.text();
       expect(text).toMatch(/fleetgate_certificate_revocations_total\{reason="keyCompromise"\} 1/);
       expect(text).toMatch(/fleetgate_revoked_connections_closed_total [1-9]/);
-      expect(text).toMatch(/fleetgate_revoked_certificate_refusals_total\{listener="telemetry",stage="handshake"\} [1-9]/);
+      expect(text).toMatch(
+        /fleetgate_revoked_certificate_refusals_total\{listener="telemetry",stage="handshake"\} [1-9]/,
+      );
       expect(text).toMatch(/fleetgate_crl_age_seconds \d/);
       expect(text).toMatch(/fleetgate_crl_number [1-9]/);
     });

@@ -21,7 +21,9 @@ const MOSQUITTO = process.env.MOSQUITTO ?? '/usr/sbin/mosquitto';
 const MOSQUITTO_PUB = process.env.MOSQUITTO_PUB ?? '/usr/bin/mosquitto_pub';
 const available = existsSync(MOSQUITTO) && existsSync(MOSQUITTO_PUB);
 if (!available) {
-  console.warn(`[skip] Mosquitto CRL test: ${MOSQUITTO} or ${MOSQUITTO_PUB} not installed (apt-get install mosquitto mosquitto-clients)`);
+  console.warn(
+    `[skip] Mosquitto CRL test: ${MOSQUITTO} or ${MOSQUITTO_PUB} not installed (apt-get install mosquitto mosquitto-clients)`,
+  );
 }
 
 function freePort(): Promise<number> {
@@ -151,6 +153,7 @@ for (const engine of engines()) {
       const dir = join(t.dataDir, 'pki', 'devices', 'TRK-001');
       const handshake = await runPeer(OPENSSL, [
         's_client',
+        '-ign_eof', // keep reading after stdin's end: in TLS 1.3 the alert follows the client's Finished
         '-connect',
         `127.0.0.1:${port}`,
         '-tls1_3',

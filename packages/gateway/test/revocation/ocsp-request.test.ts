@@ -5,8 +5,15 @@
  * Requests are built with the same ASN.1 schemas OpenSSL's output is parsed with (the interop with the
  * real `openssl ocsp` client is in crl-ocsp.test.ts).
  */
-import { createHash, X509Certificate } from 'node:crypto';
-import { CertID, id_pkix_ocsp_nonce, OCSPRequest, OCSPResponse, Request, TBSRequest } from '@peculiar/asn1-ocsp';
+import { createHash, type X509Certificate } from 'node:crypto';
+import {
+  CertID,
+  id_pkix_ocsp_nonce,
+  OCSPRequest,
+  OCSPResponse,
+  Request,
+  TBSRequest,
+} from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, Extension } from '@peculiar/asn1-x509';
 import fc from 'fast-check';
@@ -34,7 +41,9 @@ function certId(serial: Uint8Array, hash: 'sha1' | 'sha256' = 'sha1'): CertID {
   });
 }
 
-function requestDer(options: { ids?: CertID[]; nonce?: Uint8Array; extensions?: Extension[] } = {}): Uint8Array {
+function requestDer(
+  options: { ids?: CertID[]; nonce?: Uint8Array; extensions?: Extension[] } = {},
+): Uint8Array {
   const extensions = [...(options.extensions ?? [])];
   if (options.nonce !== undefined) {
     extensions.push(
@@ -45,7 +54,9 @@ function requestDer(options: { ids?: CertID[]; nonce?: Uint8Array; extensions?: 
     );
   }
   const tbs = new TBSRequest({
-    requestList: (options.ids ?? [certId(new Uint8Array([0x12, 0x34]))]).map((reqCert) => new Request({ reqCert })),
+    requestList: (options.ids ?? [certId(new Uint8Array([0x12, 0x34]))]).map(
+      (reqCert) => new Request({ reqCert }),
+    ),
     ...(extensions.length > 0 ? { requestExtensions: extensions } : {}),
   });
   return new Uint8Array(AsnConvert.serialize(new OCSPRequest({ tbsRequest: tbs })));
@@ -60,7 +71,12 @@ afterAll(async () => store?.close());
 describe('OCSP request parsing', () => {
   it('reads CertIDs and the nonce of a well-formed request', () => {
     const nonce = new Uint8Array(16).fill(7);
-    const parsed = parseOcspRequest(requestDer({ nonce, ids: [certId(new Uint8Array([0x00, 0x9a])), certId(new Uint8Array([1]), 'sha256')] }));
+    const parsed = parseOcspRequest(
+      requestDer({
+        nonce,
+        ids: [certId(new Uint8Array([0x00, 0x9a])), certId(new Uint8Array([1]), 'sha256')],
+      }),
+    );
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     expect(parsed.certIds.map((c) => [c.hash, c.serialHex])).toEqual([
@@ -74,11 +90,22 @@ describe('OCSP request parsing', () => {
     const cases: Array<[string, Uint8Array]> = [
       ['nonce of 33 octets', requestDer({ nonce: new Uint8Array(33) })],
       ['empty nonce', requestDer({ nonce: new Uint8Array(0) })],
-      ['too many CertIDs', requestDer({ ids: Array.from({ length: MAX_CERT_IDS + 1 }, () => certId(new Uint8Array([1]))) })],
+      [
+        'too many CertIDs',
+        requestDer({ ids: Array.from({ length: MAX_CERT_IDS + 1 }, () => certId(new Uint8Array([1]))) }),
+      ],
       ['serial of 22 octets', requestDer({ ids: [certId(new Uint8Array(22).fill(1))] })],
       [
         'unknown critical extension',
-        requestDer({ extensions: [new Extension({ extnID: '1.2.3.4', critical: true, extnValue: new OctetString(new Uint8Array([5, 0])) })] }),
+        requestDer({
+          extensions: [
+            new Extension({
+              extnID: '1.2.3.4',
+              critical: true,
+              extnValue: new OctetString(new Uint8Array([5, 0])),
+            }),
+          ],
+        }),
       ],
       ['trailing byte', new Uint8Array([...requestDer(), 0x00])],
     ];
@@ -87,7 +114,9 @@ describe('OCSP request parsing', () => {
       expect(parsed.ok, what).toBe(false);
     }
     // An unknown non-critical extension is ignored (RFC 6960 §4.4).
-    const lenient = requestDer({ extensions: [new Extension({ extnID: '1.2.3.4', extnValue: new OctetString(new Uint8Array([5, 0])) })] });
+    const lenient = requestDer({
+      extensions: [new Extension({ extnID: '1.2.3.4', extnValue: new OctetString(new Uint8Array([5, 0])) })],
+    });
     expect(parseOcspRequest(lenient).ok).toBe(true);
   });
 
@@ -105,7 +134,10 @@ describe('OCSP request parsing', () => {
     const valid = requestDer({ nonce: new Uint8Array(16).fill(1), ids: [certId(new Uint8Array([1, 2, 3]))] });
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         fc.nat(valid.length),
         (flips, cut) => {
           const mutated = valid.slice(0, Math.max(cut, 1));
@@ -123,8 +155,7 @@ describe('OCSP responder answers', () => {
   it('always returns a DER OCSPResponse, whatever the input', async () => {
     const responder = new OcspResponder({
       store,
-      issuer,
-      keys: () => undefined,
+      authorities: () => [{ issuer, keys: undefined }],
       now: () => new Date(),
       validitySeconds: 300,
     });

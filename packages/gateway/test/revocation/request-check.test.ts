@@ -89,7 +89,13 @@ for (const engine of engines()) {
 
     it('answers 401 AUTH_CERTIFICATE_REVOKED on a kept-alive HTTP/1.1 connection, audits it and closes', async () => {
       const trk3 = t.vehicle('TRK-003');
-      const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: trk3.ca, cert: trk3.chain, key: trk3.key });
+      const agent = new Agent({
+        keepAlive: true,
+        maxSockets: 1,
+        ca: trk3.ca,
+        cert: trk3.chain,
+        key: trk3.key,
+      });
       try {
         const ok = await get(`${urls.h1}/whoami`, agent);
         expect(ok.status).toBe(200);
@@ -148,7 +154,9 @@ for (const engine of engines()) {
       const entries = (await auditEntries(t.gateway.store, 'pki.certificate.revoked-use-refused')).filter(
         (e) => (e.entry.details as { listener?: string }).listener === 'probe-h2',
       );
-      expect(entries.map((e) => e.entry.actor)).toContainEqual(expect.objectContaining({ kind: 'partner', id: 'globex-tms' }));
+      expect(entries.map((e) => e.entry.actor)).toContainEqual(
+        expect.objectContaining({ kind: 'partner', id: 'globex-tms' }),
+      );
     });
   });
 }

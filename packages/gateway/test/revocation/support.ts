@@ -9,9 +9,7 @@ import type { Queryable, Store } from '../../src/store/store.ts';
 import { OPENSSL, openssl } from '../pki/helpers.ts';
 import { runPeer } from '../support/run.ts';
 
-export { runPeer };
-
-export { OPENSSL, openssl };
+export { OPENSSL, openssl, runPeer };
 
 export interface BytesResult {
   status: number;
@@ -35,7 +33,9 @@ export function httpsBytes(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
       },
     );
     req.on('error', reject);
@@ -80,7 +80,11 @@ export async function auditEntries(
 }
 
 /** Resolves with the first truthy value of `probe`, polling every 50 ms; rejects after `limitMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, limitMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  limitMs: number,
+  what: string,
+): Promise<T> {
   const deadline = performance.now() + limitMs;
   for (;;) {
     const value = await probe();

@@ -31,13 +31,26 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+export interface TestGatewayOptions {
+  /**
+   * Start another node of `nodeOf`: same data directory (PKI, keys) and, on PostgreSQL, the same schema —
+   * two gateways on one store. Its stop() closes only this node; the first one's stop() cleans up.
+   */
+  nodeOf?: TestGateway;
+}
+
 export async function startTestGateway(
   engine: EngineCase,
   tweak?: (config: GatewayConfig) => void,
   now?: () => Date,
   logger: Logger = pino({ level: 'silent' }),
+  options: TestGatewayOptions = {},
 ): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-test-'));
+  const peer = options.nodeOf;
+  if (peer !== undefined && peer.postgresSchema === undefined) {
+    throw new Error('a second node needs a PostgreSQL store (PGlite belongs to one process)');
+  }
+  const dataDir = peer?.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetgate-test-'));
   const config = defaultConfig();
   for (const l of Object.values(config.listeners)) {
     l.host = '127.0.0.1';
@@ -53,11 +66,13 @@ export async function startTestGateway(
   if (engine.name === 'postgres' && engine.url !== undefined)
     config.store = { engine: 'postgres', url: engine.url };
   tweak?.(config);
-  await bootstrapPki(dataDir, {
-    vehicles: [...config.fleet.vehicles, 'TRK-UNLISTED'],
-    partners: [...config.partners.map((p) => p.id), 'stranger-tms'],
-  });
-  const schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
+  if (peer === undefined) {
+    await bootstrapPki(dataDir, {
+      vehicles: [...config.fleet.vehicles, 'TRK-UNLISTED'],
+      partners: [...config.partners.map((p) => p.id), 'stranger-tms'],
+    });
+  }
+  const schema = peer?.postgresSchema ?? (engine.name === 'postgres' ? uniqueSchema() : undefined);
   const gateway = await startGateway({
     dataDir,
     config,
@@ -92,6 +107,7 @@ export async function startTestGateway(
     ...(schema ? { postgresSchema: schema } : {}),
     stop: async () => {
       await gateway.close();
+      if (peer !== undefined) return;
       if (schema !== undefined && engine.url !== undefined) await dropSchema(engine.url, schema);
       rmSync(dataDir, { recursive: true, force: true });
     },

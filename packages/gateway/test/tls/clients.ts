@@ -51,7 +51,12 @@ export class KeepAliveClient {
           body += chunk;
         });
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket, socket: res.socket as TLSSocket }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            reused: req.reusedSocket,
+            socket: res.socket as TLSSocket,
+          }),
         );
       });
       req.on('timeout', () => req.destroy(new Error('request timed out')));
@@ -81,7 +86,12 @@ export interface HandshakeResult {
 export function tlsExchange(
   port: number,
   identity: ClientIdentity,
-  options: { ecdhCurve?: string; ciphers?: string; session?: Buffer; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
+  options: {
+    ecdhCurve?: string;
+    ciphers?: string;
+    session?: Buffer;
+    maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  } = {},
 ): Promise<HandshakeResult> {
   return new Promise((resolve, reject) => {
     let session: Buffer | undefined;

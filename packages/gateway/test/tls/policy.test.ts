@@ -77,14 +77,22 @@ for (const engine of engines()) {
 
     it('negotiates only the three AEAD suites, in our order', async () => {
       for (const name of LISTENERS) {
-        for (const suite of ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256']) {
+        for (const suite of [
+          'TLS_AES_256_GCM_SHA384',
+          'TLS_CHACHA20_POLY1305_SHA256',
+          'TLS_AES_128_GCM_SHA256',
+        ]) {
           expect((await tlsExchange(port(name), client(name), { ciphers: suite })).cipher).toBe(suite);
         }
         const reversed = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384';
         expect((await tlsExchange(port(name), client(name), { ciphers: reversed })).cipher).toBe(
           'TLS_AES_256_GCM_SHA384',
         );
-        const ccm = await sClient(port(name), ['-tls1_3', '-ciphersuites', 'TLS_AES_128_CCM_SHA256'], t.caPath);
+        const ccm = await sClient(
+          port(name),
+          ['-tls1_3', '-ciphersuites', 'TLS_AES_128_CCM_SHA256'],
+          t.caPath,
+        );
         expect([name, ccm.status]).not.toEqual([name, 0]);
       }
     });
@@ -92,10 +100,14 @@ for (const engine of engines()) {
     it('prefers X25519MLKEM768, falls back to X25519 and P-256, refuses other groups', async () => {
       for (const name of LISTENERS) {
         expect((await tlsExchange(port(name), client(name))).group).toBe('X25519MLKEM768'); // Node 24 default
-        const offered = await tlsExchange(port(name), client(name), { ecdhCurve: 'X25519MLKEM768:X25519:P-256' });
+        const offered = await tlsExchange(port(name), client(name), {
+          ecdhCurve: 'X25519MLKEM768:X25519:P-256',
+        });
         expect(offered.group).toBe('X25519MLKEM768');
         expect((await tlsExchange(port(name), client(name), { ecdhCurve: 'X25519' })).group).toBe('X25519');
-        expect((await tlsExchange(port(name), client(name), { ecdhCurve: 'P-256' })).group).toBe('prime256v1');
+        expect((await tlsExchange(port(name), client(name), { ecdhCurve: 'P-256' })).group).toBe(
+          'prime256v1',
+        );
         await expect(tlsExchange(port(name), client(name), { ecdhCurve: 'P-384' })).rejects.toThrow();
       }
     });
@@ -141,16 +153,22 @@ for (const engine of engines()) {
       const fromPublic = await tlsExchange(port('public'), { ca: vehicle.ca });
       expect(fromPublic.session).toBeDefined();
       for (const name of ['controlPlane', 'telemetry'] as const) {
-        const crossed = await tlsExchange(port(name), client(name), { session: fromPublic.session as Buffer });
+        const crossed = await tlsExchange(port(name), client(name), {
+          session: fromPublic.session as Buffer,
+        });
         expect([name, crossed.reused]).toEqual([name, false]);
       }
 
       const rotations = t.gateway.tls.ticketKeys.rotations;
       t.gateway.tls.ticketKeys.rotate();
       expect(t.gateway.tls.ticketKeys.rotations).toBe(rotations + 1);
-      const afterRotation = await tlsExchange(port('telemetry'), vehicle, { session: first.session as Buffer });
+      const afterRotation = await tlsExchange(port('telemetry'), vehicle, {
+        session: first.session as Buffer,
+      });
       expect(afterRotation.reused).toBe(false); // a full handshake instead
-      const again = await tlsExchange(port('telemetry'), vehicle, { session: afterRotation.session as Buffer });
+      const again = await tlsExchange(port('telemetry'), vehicle, {
+        session: afterRotation.session as Buffer,
+      });
       expect(again.reused).toBe(true);
     });
   });

@@ -20,7 +20,8 @@ import { finishPendingSwap, writeSwapJournal } from '../../src/pki/rollover/swap
 import { makeTempDir, openssl } from '../pki/helpers.ts';
 
 const keys = defaultKeysConfig();
-const cn = (path: string): string => /CN=([^\n]*)/.exec(new X509Certificate(readFileSync(path)).subject)?.[1] ?? '';
+const cn = (path: string): string =>
+  /CN=([^\n]*)/.exec(new X509Certificate(readFileSync(path)).subject)?.[1] ?? '';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   const error = await promise.then(
@@ -46,7 +47,9 @@ describe('CA rollover on disk', () => {
     expect(status.phase).toBe('steady');
     expect(status.anchors).toHaveLength(1);
     expect(status.anchors[0]?.key.custody).toBe('file');
-    expect(status.intermediates.map((i) => [i.generation, i.issuing, i.key.custody])).toEqual([['current', true, 'file']]);
+    expect(status.intermediates.map((i) => [i.generation, i.issuing, i.key.custody])).toEqual([
+      ['current', true, 'file'],
+    ]);
     expect(status.leaves).toEqual({ current: 2, previous: 0, other: 0 });
     expect(status.server.generation).toBe('current');
   });
@@ -62,11 +65,16 @@ describe('CA rollover on disk', () => {
     expect(await codeOf(beginRollover(tmp.dir, { keys, env: {} }))).toBe('PKI_STATE_CONFLICT');
 
     // `fleetgate init` during the overlap: nothing rewritten, a new vehicle issued by the new intermediate.
-    expect((await bootstrapPki(tmp.dir, { vehicles: ['OLD-1'], partners: ['acme'], env: {} })).written).toEqual([]);
+    expect(
+      (await bootstrapPki(tmp.dir, { vehicles: ['OLD-1'], partners: ['acme'], env: {} })).written,
+    ).toEqual([]);
     const grown = await bootstrapPki(tmp.dir, { vehicles: ['OLD-1', 'NEW-1'], partners: ['acme'], env: {} });
     expect(grown.written).toHaveLength(3);
-    expect(new X509Certificate(readFileSync(join(pki, 'devices', 'NEW-1', 'cert.pem'))).issuer).toContain('G2');
-    for (const id of ['OLD-1', 'NEW-1']) expect([id, verify(join(pki, 'devices', id, 'chain.pem'))]).toEqual([id, 0]);
+    expect(new X509Certificate(readFileSync(join(pki, 'devices', 'NEW-1', 'cert.pem'))).issuer).toContain(
+      'G2',
+    );
+    for (const id of ['OLD-1', 'NEW-1'])
+      expect([id, verify(join(pki, 'devices', id, 'chain.pem'))]).toEqual([id, 0]);
     expect(verify(join(pki, 'server', 'chain.pem'))).toBe(0);
 
     const status = await caStatus(tmp.dir);
@@ -89,8 +97,11 @@ describe('CA rollover on disk', () => {
     // Mid-rename: no issuing intermediate at all for a moment.
     renameSync(join(pki, 'intermediate'), join(pki, 'previous', 'intermediate'));
     const waiting = loadIssuingCa(tmp.dir);
-    setTimeout(() => void finishPendingSwap(tmp.dir), 200);
+    const finished = new Promise<boolean>((resolve, reject) => {
+      setTimeout(() => finishPendingSwap(tmp.dir).then(resolve, reject), 200);
+    });
     expect((await waiting).certificate.subject).toContain('G2');
+    expect(await finished).toBe(true);
     expect(existsSync(join(pki, 'rollover.json'))).toBe(false);
     expect(existsSync(join(pki, 'rollover-staging'))).toBe(false);
     expect(cn(join(pki, 'previous', 'intermediate', 'cert.pem'))).toBe('fleetgate Intermediate CA');

@@ -106,7 +106,10 @@ for (const engine of engines()) {
       const issuing = await loadIssuingCa(t.dataDir);
       expect(issuing.certificate.subject).toContain('CN=fleetgate Intermediate CA G2');
       const newKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const issued = await issuePartnerCertificate(issuing, { partnerId: 'globex-tms', publicKey: newKey.publicKey });
+      const issued = await issuePartnerCertificate(issuing, {
+        partnerId: 'globex-tms',
+        publicKey: newKey.publicKey,
+      });
       const newClient: ClientIdentity = {
         cert: issued.chainPem,
         key: newKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
@@ -116,7 +119,10 @@ for (const engine of engines()) {
       answered((await c.get(tenders())).status);
 
       const status = await ca(caStatusCommand, ['--data-dir', t.dataDir, '--json']);
-      const parsed = JSON.parse(status.out) as { phase: string; intermediates: { issuing: boolean; subject: string }[] };
+      const parsed = JSON.parse(status.out) as {
+        phase: string;
+        intermediates: { issuing: boolean; subject: string }[];
+      };
       expect(parsed.phase).toBe('overlap');
       expect(parsed.intermediates.filter((i) => i.issuing).map((i) => i.subject)).toEqual([
         'O=fleetgate, CN=fleetgate Intermediate CA G2',
@@ -142,11 +148,21 @@ for (const engine of engines()) {
       expect(fresh.peer.issuer.CN).toBe('fleetgate Intermediate CA G2'); // the re-issued server certificate
       await expect(tlsExchange(port(), { ...oldClient, ca: newBundle })).rejects.toThrow();
       // A ticket from before the change must not smuggle the old certificate back in.
-      await expect(tlsExchange(port(), { ...oldClient, ca: newBundle }, { session: before.session as Buffer })).rejects.toThrow();
+      await expect(
+        tlsExchange(port(), { ...oldClient, ca: newBundle }, { session: before.session as Buffer }),
+      ).rejects.toThrow();
 
-      const rows = await t.gateway.store.query<{ entry: string }>('SELECT entry FROM audit_entries ORDER BY idx');
+      const rows = await t.gateway.store.query<{ entry: string }>(
+        'SELECT entry FROM audit_entries ORDER BY idx',
+      );
       const reloads = rows
-        .map((r) => JSON.parse(r.entry) as { class: string; details?: { anchorsAdded: string[]; anchorsRemoved: string[] } })
+        .map(
+          (r) =>
+            JSON.parse(r.entry) as {
+              class: string;
+              details?: { anchorsAdded: string[]; anchorsRemoved: string[] };
+            },
+        )
         .filter((e) => e.class === 'pki.trust-bundle.reloaded');
       expect(reloads.map((e) => [e.details?.anchorsAdded.length, e.details?.anchorsRemoved.length])).toEqual([
         [1, 0],

@@ -28,7 +28,8 @@ interface Finding {
 }
 
 const TESTSSL = ['testssl', 'testssl.sh'].find((bin) => spawnSync('which', [bin]).status === 0);
-if (TESTSSL === undefined) console.warn('[skip] testssl.sh tests: testssl is not installed (apt-get install testssl.sh)');
+if (TESTSSL === undefined)
+  console.warn('[skip] testssl.sh tests: testssl is not installed (apt-get install testssl.sh)');
 
 const LISTENERS = ['controlPlane', 'telemetry', 'public'] as const;
 
@@ -92,57 +93,56 @@ for (const engine of engines()) {
     });
 
     for (const name of LISTENERS) {
-      it(
-        `${name}: TLS 1.3 only, three AEAD suites, no renegotiation or compression`,
-        async () => {
-          const findings = await runTestssl(t.gateway.addresses[name].port, join(t.dataDir, `testssl-${name}.json`));
-          const by = (id: string): Finding | undefined => findings.find((f) => f.id === id);
-          const text = (id: string): string => by(id)?.finding ?? `<no ${id} finding>`;
+      it(`${name}: TLS 1.3 only, three AEAD suites, no renegotiation or compression`, async () => {
+        const findings = await runTestssl(
+          t.gateway.addresses[name].port,
+          join(t.dataDir, `testssl-${name}.json`),
+        );
+        const by = (id: string): Finding | undefined => findings.find((f) => f.id === id);
+        const text = (id: string): string => by(id)?.finding ?? `<no ${id} finding>`;
 
-          for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1', 'TLS1_2']) {
-            expect([old, text(old)]).toEqual([old, 'not offered']);
-          }
-          expect(text('TLS1_3')).toMatch(/^offered/);
+        for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1', 'TLS1_2']) {
+          expect([old, text(old)]).toEqual([old, 'not offered']);
+        }
+        expect(text('TLS1_3')).toMatch(/^offered/);
 
-          const suites = findings.filter((f) => f.id.startsWith('cipher-')).map((f) => f.id);
-          expect(suites.sort()).toEqual(['cipher-tls1_3_x1301', 'cipher-tls1_3_x1302', 'cipher-tls1_3_x1303']);
-          expect(text('cipher-tls1_3_x1302')).toContain('TLS_AES_256_GCM_SHA384');
-          expect(text('cipher-tls1_3_x1303')).toContain('TLS_CHACHA20_POLY1305_SHA256');
-          expect(text('cipher-tls1_3_x1301')).toContain('TLS_AES_128_GCM_SHA256');
+        const suites = findings.filter((f) => f.id.startsWith('cipher-')).map((f) => f.id);
+        expect(suites.sort()).toEqual(['cipher-tls1_3_x1301', 'cipher-tls1_3_x1302', 'cipher-tls1_3_x1303']);
+        expect(text('cipher-tls1_3_x1302')).toContain('TLS_AES_256_GCM_SHA384');
+        expect(text('cipher-tls1_3_x1303')).toContain('TLS_CHACHA20_POLY1305_SHA256');
+        expect(text('cipher-tls1_3_x1301')).toContain('TLS_AES_128_GCM_SHA256');
 
-          for (const id of ['secure_renego', 'secure_client_renego', 'CRIME_TLS']) {
-            expect([id, by(id)?.severity]).toEqual([id, 'OK']);
-          }
-          expect(text('secure_renego')).toContain('TLS 1.3 only');
-          expect(text('CRIME_TLS')).toContain('TLS 1.3 only');
+        for (const id of ['secure_renego', 'secure_client_renego', 'CRIME_TLS']) {
+          expect([id, by(id)?.severity]).toEqual([id, 'OK']);
+        }
+        expect(text('secure_renego')).toContain('TLS 1.3 only');
+        expect(text('CRIME_TLS')).toContain('TLS 1.3 only');
 
-          // What testssl's OpenSSL 3.0 can see of our groups: X25519 and P-256; the hybrid is checked below.
-          expect(text('PFS_ECDHE_curves').split(/\s+/).sort()).toEqual(['X25519', 'prime256v1']);
-          expect(text('cert_keySize')).toBe('EC 256 bits');
-          expect(text('cert_signatureAlgorithm')).toBe('ECDSA with SHA256');
+        // What testssl's OpenSSL 3.0 can see of our groups: X25519 and P-256; the hybrid is checked below.
+        expect(text('PFS_ECDHE_curves').split(/\s+/).sort()).toEqual(['X25519', 'prime256v1']);
+        expect(text('cert_keySize')).toBe('EC 256 bits');
+        expect(text('cert_signatureAlgorithm')).toBe('ECDSA with SHA256');
 
-          const severe = findings.filter(
-            (f) => ['MEDIUM', 'HIGH', 'CRITICAL'].includes(f.severity) && EXPECTED_SEVERE[f.id] === undefined,
-          );
-          expect(severe).toEqual([]);
+        const severe = findings.filter(
+          (f) => ['MEDIUM', 'HIGH', 'CRITICAL'].includes(f.severity) && EXPECTED_SEVERE[f.id] === undefined,
+        );
+        expect(severe).toEqual([]);
 
-          // The X25519MLKEM768 preference, seen by a client that knows the group (Node 24, OpenSSL 3.5).
-          const partner = t.partner('acme-tms');
-          const vehicle = t.vehicle('TRK-001');
-          const identity =
-            name === 'telemetry'
-              ? { cert: vehicle.chain, key: vehicle.key, ca: vehicle.ca }
-              : name === 'controlPlane'
-                ? { cert: partner.chain, key: partner.key, ca: partner.ca }
-                : { ca: partner.ca };
-          const hybrid = await tlsExchange(t.gateway.addresses[name].port, identity, {
-            ecdhCurve: 'X25519MLKEM768:X25519:P-256',
-          });
-          expect(hybrid.group).toBe('X25519MLKEM768');
-          expect((await tlsExchange(t.gateway.addresses[name].port, identity)).group).toBe('X25519MLKEM768');
-        },
-        180_000,
-      );
+        // The X25519MLKEM768 preference, seen by a client that knows the group (Node 24, OpenSSL 3.5).
+        const partner = t.partner('acme-tms');
+        const vehicle = t.vehicle('TRK-001');
+        const identity =
+          name === 'telemetry'
+            ? { cert: vehicle.chain, key: vehicle.key, ca: vehicle.ca }
+            : name === 'controlPlane'
+              ? { cert: partner.chain, key: partner.key, ca: partner.ca }
+              : { ca: partner.ca };
+        const hybrid = await tlsExchange(t.gateway.addresses[name].port, identity, {
+          ecdhCurve: 'X25519MLKEM768:X25519:P-256',
+        });
+        expect(hybrid.group).toBe('X25519MLKEM768');
+        expect((await tlsExchange(t.gateway.addresses[name].port, identity)).group).toBe('X25519MLKEM768');
+      }, 180_000);
     }
   });
 }

@@ -67,6 +67,7 @@ export interface AuthRequest {
   host: string;
   ip: string;
   routeOptions: { url?: string | undefined };
+  log: { info(details: object, message: string): void };
 }
 
 export interface AuthReply {
@@ -283,6 +284,7 @@ export function createResourceServer(deps: ResourceServerDeps): ResourceServer {
         )
           reply.header('dpop-nonce', deps.nonces.issue());
         reply.header('cache-control', 'no-store');
+        request.log.info({ code: refusal.code }, 'request refused');
         return sendProblem(reply, request, refusal);
       }
     },

@@ -1,21 +1,22 @@
 /**
- * Checks a DPoP proof (RFC 9449 §4.3) presented with a DPoP-bound access token (§7.1). In the RFC's order:
+ * Checks a DPoP proof (RFC 9449 §4.3) presented with a DPoP-bound access token (§7.1), in this order:
  *
- *   1. exactly one DPoP header (credentials.ts) and it is present;
- *   2. a single well-formed JWS of at most MAX_PROOF_BYTES (defensive parse, compact-jws.ts);
- *   4. `typ` is `dpop+jwt`;
- *   5. `alg` is asymmetric and on the allow-list (never `none`, never HMAC);
- *   6. the signature verifies with the key in the `jwk` header;
- *   7. `jwk` is a public key: any private member (`d`, `p`, `k`, …) refuses the proof — a client that
- *      leaks its private key in every request has no key to be bound to;
- *   3. `jti`, `htm`, `htu`, `iat` are present (and `ath`, because a token is presented);
- *   8. `htm` is the request method; 9. `htu` is the request URI, compared without query and fragment;
- *  10. a server nonce, when required, is one we issued recently (dpop-nonce.ts) — else `use_dpop_nonce`;
- *  11. `iat` is within [now − proofMaxAge − skew, now + skew];
- *  12. `ath` is the base64url SHA-256 of the access token;
- *  and the proof key's RFC 7638 thumbprint is returned for the caller to compare with `cnf.jkt`.
- * `jti` uniqueness (§11.1) is recorded last by the caller, in the store shared by every node
- * (dpop-replay.ts), so a replay fails on any node.
+ *   - exactly one DPoP header (credentials.ts), and it is present;
+ *   - a single well-formed JWS of at most MAX_PROOF_BYTES (defensive parse, compact-jws.ts);
+ *   - `typ` is `dpop+jwt`; `alg` is asymmetric and on the allow-list (never `none`, never HMAC); no `crit`;
+ *   - `jwk` is a public key that fits `alg`: any private member (`d`, `p`, `k`, …) refuses the proof — a
+ *     client that sends its private key with every request has no key left to be bound to;
+ *   - the signature verifies with that key, over the bytes received;
+ *   - `jti`, `htm`, `htu` and `iat` are present; `htm` is the request method and `htu` the request URI,
+ *     compared without query and fragment (scheme and host case-insensitively, default port dropped);
+ *   - a server nonce, when required, is one issued recently (auth/server/dpop-nonce.ts) — else
+ *     `use_dpop_nonce`;
+ *   - `iat` is within [now − proofMaxAge − skew, now + skew];
+ *   - `ath` is the base64url SHA-256 of the access token;
+ * and returns the proof key's RFC 7638 thumbprint for the caller to compare with `cnf.jkt`. `jti`
+ * uniqueness (§11.1) is recorded last by the caller, in the store shared by every node (dpop-replay.ts),
+ * so a replay fails on any node. Threat: a stolen access token used without the key, or a proof
+ * replayed, pre-computed, or made for another request.
  */
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, type JWK } from 'jose';

@@ -17,16 +17,15 @@ import type { AuthConfig, ResourceServerConfig } from '../../config/config.ts';
 import type { Store } from '../../store/store.ts';
 import { AbuseGuard, addressKey } from './abuse/guard.ts';
 import { type AuthenticatedClient, identifyClient, verifyClient } from './client-auth/authenticate.ts';
-import { SCOPES, type Scope } from './client-registry.ts';
 import type { DpopNonces } from './dpop-nonce.ts';
 import { type CheckedDpopProof, checkDpopProof, consumeDpopProof } from './dpop-proof.ts';
 import { invalidRequest, OAuthError } from './errors.ts';
-import type { FormParams } from './form.ts';
+import { type FormParams, tokenParameter } from './form.ts';
 import { introspectToken } from './introspect.ts';
 import { issueAccessToken, type TokenBinding } from './issue-token.ts';
-import { MAX_TOKEN_BYTES } from './own-token.ts';
-import { purgeExpired } from './purge.ts';
+import { purgeAtMostEveryMinute } from './purge.ts';
 import { revokeToken } from './revoke-token.ts';
+import { grantScopes } from './scopes.ts';
 import type { TokenSigningKey } from './signing-key.ts';
 
 export interface AuthorizationServerDeps {
@@ -58,16 +57,16 @@ export interface OAuthResponse {
 
 export type Endpoint = 'token' | 'introspect' | 'revoke';
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-const PURGE_EVERY_MS = 60_000;
 
 export class AuthorizationServer {
   readonly #deps: AuthorizationServerDeps;
   readonly #guard: AbuseGuard;
-  #lastPurge = 0;
+  readonly #purge: (now: Date) => void;
 
   constructor(deps: AuthorizationServerDeps) {
     this.#deps = deps;
     this.#guard = new AbuseGuard(deps);
+    this.#purge = purgeAtMostEveryMinute(deps.store, deps.logger);
   }
 
   get tokenEndpoint(): string {
@@ -92,7 +91,7 @@ export class AuthorizationServer {
       const authed = await this.#authenticate(request, form, address, 'token', ctx, async () => {
         if (request.dpop.length > 0) proof = await this.#checkProof(request);
       });
-      const scopes = this.#scopes(form.get('scope'), authed);
+      const scopes = grantScopes(form.get('scope'), authed.client.scopes);
       const resource = form.get('resource');
       if (resource !== undefined && resource !== this.#deps.config.audience) {
         throw new OAuthError(
@@ -131,7 +130,7 @@ export class AuthorizationServer {
           address,
         },
       );
-      this.#maybePurge();
+      this.#purge(this.#deps.now());
       return {
         status: 200,
         headers: { ...NO_STORE, ...(proof !== undefined ? { 'dpop-nonce': this.#deps.nonces.issue() } : {}) },
@@ -148,7 +147,7 @@ export class AuthorizationServer {
   async introspect(request: OAuthRequest): Promise<OAuthResponse> {
     return this.#run(request, 'introspect', async (address, ctx, form) => {
       const authed = await this.#authenticate(request, form, address, 'introspect', ctx);
-      const token = this.#tokenParam(form);
+      const token = tokenParameter(form);
       const answer = await introspectToken(
         { ...this.#deps, issuer: this.#deps.config.issuer, audience: this.#deps.config.audience },
         authed.client,
@@ -161,7 +160,7 @@ export class AuthorizationServer {
   async revoke(request: OAuthRequest): Promise<OAuthResponse> {
     return this.#run(request, 'revoke', async (address, ctx, form) => {
       const authed = await this.#authenticate(request, form, address, 'revoke', ctx);
-      const token = this.#tokenParam(form);
+      const token = tokenParameter(form);
       await revokeToken(
         { ...this.#deps, issuer: this.#deps.config.issuer, audience: this.#deps.config.audience },
         authed.client,
@@ -294,56 +293,5 @@ export class AuthorizationServer {
       nonces,
       nonceRequired: dpop.nonceRequired,
     });
-  }
-
-  /** RFC 6749 §3.3: the requested scopes, each known and registered for the client; absent: all of them. */
-  #scopes(requested: string | undefined, authed: AuthenticatedClient): Scope[] {
-    const allowed = authed.client.scopes;
-    if (requested === undefined) {
-      if (allowed.length === 0) {
-        throw new OAuthError('invalid_scope', 'OAUTH_INVALID_SCOPE', 'the client has no scopes', {
-          reason: 'NO_SCOPES',
-        });
-      }
-      return [...allowed];
-    }
-    const names = requested.split(' ').filter((s) => s !== '');
-    if (names.length === 0 || names.length > SCOPES.length || requested.length > 256) {
-      throw new OAuthError('invalid_scope', 'OAUTH_INVALID_SCOPE', 'scope is empty or too long', {
-        reason: 'SCOPE_MALFORMED',
-      });
-    }
-    const granted = new Set<Scope>();
-    for (const name of names) {
-      const scope = allowed.find((s) => s === name);
-      if (scope === undefined) {
-        throw new OAuthError(
-          'invalid_scope',
-          'OAUTH_INVALID_SCOPE',
-          'a requested scope is not allowed for this client',
-          {
-            reason: 'SCOPE_NOT_ALLOWED',
-          },
-        );
-      }
-      granted.add(scope);
-    }
-    return SCOPES.filter((s) => granted.has(s));
-  }
-
-  #tokenParam(form: FormParams): string {
-    const token = form.get('token');
-    if (token === undefined || token === '') throw invalidRequest('TOKEN_MISSING', 'token is required');
-    if (token.length > MAX_TOKEN_BYTES) throw invalidRequest('TOKEN_TOO_LARGE', 'token is larger than 8 KiB');
-    return token;
-  }
-
-  #maybePurge(): void {
-    const now = this.#deps.now();
-    if (now.getTime() - this.#lastPurge < PURGE_EVERY_MS) return;
-    this.#lastPurge = now.getTime();
-    purgeExpired(this.#deps.store, now).catch((error: unknown) =>
-      this.#deps.logger?.warn({ err: error }, 'purging expired OAuth records failed'),
-    );
   }
 }

@@ -7,6 +7,7 @@
  * layers. Unknown parameters are kept but ignored by the endpoints (RFC 6749 §3.2).
  */
 import { invalidRequest } from './errors.ts';
+import { MAX_TOKEN_BYTES } from './own-token.ts';
 
 export const MAX_FORM_BYTES = 16 * 1024;
 export const MAX_PARAMETERS = 32;
@@ -42,4 +43,12 @@ export function parseForm(body: Buffer): FormParams {
     values.set(name, value);
   }
   return new FormParams(values);
+}
+
+/** The `token` parameter of introspection and revocation: required, at most 8 KiB (never parsed if larger). */
+export function tokenParameter(form: FormParams): string {
+  const token = form.get('token');
+  if (token === undefined || token === '') throw invalidRequest('TOKEN_MISSING', 'token is required');
+  if (token.length > MAX_TOKEN_BYTES) throw invalidRequest('TOKEN_TOO_LARGE', 'token is larger than 8 KiB');
+  return token;
 }

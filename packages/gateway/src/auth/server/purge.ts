@@ -3,6 +3,7 @@
  * server refuses an expired token on `exp` alone), replay records once the assertion or proof they
  * guard has expired, and failure counters that have gone quiet and hold no live lock.
  */
+import type { Logger } from 'pino';
 import type { Queryable } from '../../store/store.ts';
 import { RESET_AFTER_SECONDS } from './abuse/lockout.ts';
 
@@ -17,4 +18,16 @@ export async function purgeExpired(q: Queryable, now: Date): Promise<void> {
     'DELETE FROM oauth_auth_failures WHERE last_failure_at < $1 AND (locked_until IS NULL OR locked_until < $2)',
     [new Date(now.getTime() - RESET_AFTER_SECONDS * 1000), now],
   );
+}
+
+/** A purge trigger for the request path: runs purgeExpired in the background at most once a minute. */
+export function purgeAtMostEveryMinute(q: Queryable, logger?: Logger): (now: Date) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (now) => {
+    if (now.getTime() - last < 60_000) return;
+    last = now.getTime();
+    purgeExpired(q, now).catch((error: unknown) =>
+      logger?.warn({ err: error }, 'purging expired OAuth records failed'),
+    );
+  };
 }

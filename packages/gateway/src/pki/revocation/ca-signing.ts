@@ -19,5 +19,9 @@ export interface CaSigning {
 
 export function caSigning(ca: IssuingCa): CaSigning {
   assertUsableCa(ca);
-  return { signingKey: ecdsaSigningKey(ca.privateKey), signingAlgorithm: ECDSA_WITH_SHA256, crypto: webCrypto };
+  return {
+    signingKey: ecdsaSigningKey(ca.privateKey),
+    signingAlgorithm: ECDSA_WITH_SHA256,
+    crypto: webCrypto,
+  };
 }

@@ -5,30 +5,26 @@
  *     thisUpdate (default 30 min of a 1 h validity), so a relying party never holds an expired list;
  *   - numbered from the store (`crl_state`, migration 003): the row is locked while signing, so CRL
  *     numbers strictly increase across gateway nodes and the CLI, and each change is signed once;
- *   - written atomically (temporary file, fsync, rename) to DIR/pki/crl.der and DIR/pki/crl.pem (the
- *     PEM is what Mosquitto's `crlfile` reads), and served from memory on the public listener.
- * A process without the CA key (`ca` undefined) still copies the latest stored CRL to its files.
+ *   - handed to crl-files.ts (DIR/pki/crl.der, crl.pem for Mosquitto's `crlfile`) and served from
+ *     memory on the public listener.
+ * A process without the CA key (`ca` undefined) still returns the latest stored CRL, to publish.
  *
  * Entries: every revoked certificate of this issuer that has not expired (§5: a CRL MAY drop an entry
  * once the certificate expires; relying parties refuse expired certificates anyway).
  *
  * Threats: a stale CRL (reissue margin; the `fleetgate_crl_age_seconds` metric); two CRLs with one
  * number or a number going backwards (store lock); a torn file read by Mosquitto mid-write (atomic
- * rename); a reissue that misses a concurrent revocation (entries are read after taking the lock).
+ * rename, crl-files.ts); a reissue that misses a concurrent revocation (entries are read after taking the lock).
  */
-import { randomBytes, type X509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import type { X509Certificate } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
 import { sha256 } from '@fleetgate/core/hash';
 import type { AuditLog } from '../../audit/log.ts';
 import { type Queryable, type Store, toBigInt } from '../../store/store.ts';
 import type { IssuingCa } from '../ca.ts';
-import { PUBLIC_FILE_MODE } from '../internal/files.ts';
-import { pkiRoot } from '../internal/layout.ts';
 import { thumbprintOf } from '../inventory.ts';
 import { type CrlEntry, signCrl } from './crl.ts';
+import { crlPem } from './crl-files.ts';
 import { storedReason } from './reasons.ts';
 
 export interface CrlDocument {
@@ -42,7 +38,6 @@ export interface CrlDocument {
 export interface CrlPublisherOptions {
   readonly store: Store;
   readonly audit: AuditLog;
-  readonly dataDir: string;
   /** The issuing CA's certificate (DIR/pki/intermediate/cert.pem). */
   readonly issuer: X509Certificate;
   /** The issuing CA, to sign; undefined in a process that only publishes what the store holds. */
@@ -52,41 +47,6 @@ export interface CrlPublisherOptions {
   readonly validitySeconds: number;
   /** Reissue this long after thisUpdate even without a change (less than validitySeconds). */
   readonly reissueSeconds: number;
-}
-
-export function crlPaths(dataDir: string): { der: string; pem: string } {
-  const dir = pkiRoot(dataDir);
-  return { der: join(dir, 'crl.der'), pem: join(dir, 'crl.pem') };
-}
-
-export function crlPem(der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN X509 CRL-----\n${lines.join('\n')}\n-----END X509 CRL-----\n`;
-}
-
-/** Atomically replaces `path` with `data` (temporary file, fsync, rename, fsync of the folder). */
-async function writeAtomic(path: string, data: Uint8Array | string, mode: number): Promise<void> {
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx', mode);
-    try {
-      await handle.chmod(mode);
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  const folder = await open(dirname(path), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
 }
 
 interface StateRow {
@@ -121,8 +81,8 @@ export class CrlPublisher {
   readonly #options: CrlPublisherOptions;
   readonly #issuerSha256: string;
   #latest: CrlDocument | undefined;
-  #written: bigint | undefined;
   #running: Promise<CrlDocument | undefined> | undefined;
+  #next: Promise<CrlDocument | undefined> | undefined;
 
   constructor(options: CrlPublisherOptions) {
     if (!(options.reissueSeconds > 0 && options.reissueSeconds < options.validitySeconds)) {
@@ -137,24 +97,36 @@ export class CrlPublisher {
     return this.#latest;
   }
 
-  /** Reissues the CRL if it is missing, out of date or due, and writes the files. Runs are shared. */
+  /** SHA-256 thumbprint of the issuer certificate, the key of its `crl_state` row. */
+  get issuerSha256(): string {
+    return this.#issuerSha256;
+  }
+
+  /**
+   * Reissues the CRL if it is missing, out of date or due; returns the current one. The answer reflects
+   * every revocation committed before the call: a call during a run waits for it and starts one more
+   * (shared by every caller that arrives meanwhile), because the running one may have read the entries
+   * before that revocation.
+   */
   publish(): Promise<CrlDocument | undefined> {
-    this.#running ??= this.#publish().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    if (this.#running === undefined) {
+      this.#running = this.#publish().finally(() => {
+        this.#running = undefined;
+      });
+      return this.#running;
+    }
+    this.#next ??= this.#running
+      .catch(() => undefined)
+      .then(() => {
+        this.#next = undefined;
+        return this.publish();
+      });
+    return this.#next;
   }
 
   async #publish(): Promise<CrlDocument | undefined> {
     const doc = await this.#options.store.transaction((tx) => this.#reissueInTx(tx));
-    if (doc === undefined) return undefined;
-    this.#latest = doc;
-    const paths = crlPaths(this.#options.dataDir);
-    if (this.#written !== doc.crlNumber || !existsSync(paths.der) || !existsSync(paths.pem)) {
-      await writeAtomic(paths.der, doc.der, PUBLIC_FILE_MODE);
-      await writeAtomic(paths.pem, doc.pem, PUBLIC_FILE_MODE);
-      this.#written = doc.crlNumber;
-    }
+    if (doc !== undefined) this.#latest = doc;
     return doc;
   }
 
@@ -185,7 +157,9 @@ export class CrlPublisher {
       reason: storedReason(r.revocation_reason),
     }));
     const digest = toHex(
-      sha256(utf8(entries.map((e) => `${e.serialNumber} ${e.revokedAt.toISOString()} ${e.reason}`).join('\n'))),
+      sha256(
+        utf8(entries.map((e) => `${e.serialNumber} ${e.revokedAt.toISOString()} ${e.reason}`).join('\n')),
+      ),
     );
     const due =
       stored === undefined ||

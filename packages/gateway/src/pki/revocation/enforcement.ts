@@ -129,7 +129,11 @@ export class RevocationEnforcer {
   }
 
   /** The onRequest check: throws AUTH_CERTIFICATE_REVOKED (after auditing) for a revoked certificate. */
-  async checkRequest(raw: IncomingMessage | Http2ServerRequest, reply: HookReply, listener: string): Promise<void> {
+  async checkRequest(
+    raw: IncomingMessage | Http2ServerRequest,
+    reply: HookReply,
+    listener: string,
+  ): Promise<void> {
     let identity: ReturnType<typeof peerIdentity>;
     try {
       identity = peerIdentity(raw);
@@ -157,12 +161,15 @@ export class RevocationEnforcer {
     await this.#terminate([normaliseSerial(serialNumber)]);
   }
 
-  /** Polls the store, closes connections of newly revoked serials, flushes counted refusals. */
-  async refresh(): Promise<string[]> {
-    const added = await this.revoked.refresh();
-    await this.#terminate(added);
+  /**
+   * Polls the store, closes connections of newly revoked serials, flushes counted refusals. `changed`:
+   * the store holds revocations the previous poll did not see (the CRL must be looked at).
+   */
+  async refresh(): Promise<{ added: string[]; changed: boolean }> {
+    const result = await this.revoked.refresh();
+    await this.#terminate(result.added);
     this.#flushRefusals();
-    return added;
+    return result;
   }
 
   /** Resolves when every audit append started so far has settled. */
@@ -184,7 +191,10 @@ export class RevocationEnforcer {
       }
       this.#live.delete(serial);
       this.#options.metrics?.connectionsTerminated.inc(count);
-      this.#options.logger.warn({ serial, connections: count, listeners }, 'closed connections of a revoked certificate');
+      this.#options.logger.warn(
+        { serial, connections: count, listeners },
+        'closed connections of a revoked certificate',
+      );
       const certSha256 = der !== undefined && der.length > 0 ? toHex(sha256(der)) : undefined;
       appends.push(
         this.#track(
@@ -202,7 +212,12 @@ export class RevocationEnforcer {
     await Promise.all(appends);
   }
 
-  #refused(serial: string, listener: string, stage: 'handshake' | 'request', actor: AuditActor): Promise<void> {
+  #refused(
+    serial: string,
+    listener: string,
+    stage: 'handshake' | 'request',
+    actor: AuditActor,
+  ): Promise<void> {
     this.#options.metrics?.refusals.inc({ listener, stage });
     const key = `${serial} ${listener} ${stage}`;
     const now = performance.now();

@@ -14,8 +14,9 @@
  *     unrecognised non-critical ones are ignored (§4.4).
  * A signed request is accepted and its signature ignored: requests are not authenticated (§4.1.2).
  */
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+
 import { type CertID, id_pkix_ocsp_nonce, OCSPRequest } from '@peculiar/asn1-ocsp';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import type { Extension } from '@peculiar/asn1-x509';
 
 export const MAX_OCSP_REQUEST_BYTES = 8 * 1024;

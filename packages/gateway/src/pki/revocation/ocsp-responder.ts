@@ -10,7 +10,8 @@
  *
  * Status answers (§2.3): malformedRequest for anything ocsp-request.ts refuses; unauthorized when a
  * CertID names another issuer (this responder is authoritative for one CA only, RFC 5019 §2.2.3);
- * internalError when the store fails; tryLater when no responder certificate is available yet.
+ * internalError when the store fails; tryLater when no responder certificate is available yet. During
+ * a CA rollover's overlap it answers for both intermediates, each with its own delegated responder.
  *
  * Threats: a responder that crashes on hostile input (every parse failure is a status); a response
  * about one certificate replayed for another (the CertID is echoed and the nonce too); a responder
@@ -59,15 +60,29 @@ export interface OcspAnswer {
   readonly problem?: string;
 }
 
+/** One CA the responder speaks for: its certificate and the delegated responder it issued. */
+export interface OcspAuthority {
+  readonly issuer: X509Certificate;
+  /** Undefined until a responder certificate from this issuer is available. */
+  readonly keys: OcspResponderKeys | undefined;
+}
+
 export interface OcspResponderOptions {
   readonly store: Queryable;
-  /** The issuing CA's certificate: the only issuer this responder answers for. */
-  readonly issuer: X509Certificate;
-  /** The current delegated responder; undefined until one is available. */
-  readonly keys: () => OcspResponderKeys | undefined;
+  /**
+   * The issuers this responder answers for, read per request: the issuing intermediate, and the
+   * previous one during a CA rollover's overlap.
+   */
+  readonly authorities: () => readonly OcspAuthority[];
   readonly now: () => Date;
   /** nextUpdate - thisUpdate, in seconds. */
   readonly validitySeconds: number;
+}
+
+interface IssuerHashes {
+  readonly sha256: string;
+  readonly name: Uint8Array;
+  readonly key: Uint8Array;
 }
 
 interface StatusRow {
@@ -89,31 +104,45 @@ function statusOnly(status: Exclude<OcspResponseStatusName, 'successful'>, probl
 
 export class OcspResponder {
   readonly #options: OcspResponderOptions;
-  readonly #issuerSha256: string;
-  readonly #issuerName: Uint8Array;
-  readonly #issuerKey: Uint8Array;
+  readonly #hashes = new WeakMap<X509Certificate, IssuerHashes>();
 
   constructor(options: OcspResponderOptions) {
     this.#options = options;
-    this.#issuerSha256 = thumbprintOf(options.issuer);
-    const issuer = AsnConvert.parse(options.issuer.raw, Certificate);
-    this.#issuerName = new Uint8Array(AsnConvert.serialize(issuer.tbsCertificate.subject));
-    this.#issuerKey = new Uint8Array(issuer.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey);
   }
 
-  #isOurIssuer(id: ParsedCertId): boolean {
+  #issuerHashes(issuer: X509Certificate): IssuerHashes {
+    let hashes = this.#hashes.get(issuer);
+    if (hashes === undefined) {
+      const parsed = AsnConvert.parse(issuer.raw, Certificate);
+      hashes = {
+        sha256: thumbprintOf(issuer),
+        name: new Uint8Array(AsnConvert.serialize(parsed.tbsCertificate.subject)),
+        key: new Uint8Array(parsed.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey),
+      };
+      this.#hashes.set(issuer, hashes);
+    }
+    return hashes;
+  }
+
+  #issuedBy(id: ParsedCertId, issuer: X509Certificate): boolean {
     if (id.hash === undefined) return false;
-    const name = createHash(id.hash).update(this.#issuerName).digest();
-    const key = createHash(id.hash).update(this.#issuerKey).digest();
-    return name.equals(id.issuerNameHash) && key.equals(id.issuerKeyHash);
+    const { name, key } = this.#issuerHashes(issuer);
+    return (
+      createHash(id.hash).update(name).digest().equals(id.issuerNameHash) &&
+      createHash(id.hash).update(key).digest().equals(id.issuerKeyHash)
+    );
   }
 
   /** Answers one DER-encoded OCSPRequest with a DER-encoded OCSPResponse. Never throws. */
   async answer(requestDer: Uint8Array): Promise<OcspAnswer> {
     const parsed = parseOcspRequest(requestDer);
     if (!parsed.ok) return statusOnly('malformedRequest', parsed.problem);
-    if (!parsed.certIds.every((id) => this.#isOurIssuer(id))) return statusOnly('unauthorized');
-    const keys = this.#options.keys();
+    // One response is signed by one responder: every CertID must name the same issuer of ours.
+    const authority = this.#options
+      .authorities()
+      .find((a) => parsed.certIds.every((id) => this.#issuedBy(id, a.issuer)));
+    if (authority === undefined) return statusOnly('unauthorized');
+    const keys = authority.keys;
     if (keys === undefined) return statusOnly('tryLater');
 
     // A serial whose first octet has the sign bit set is negative: never one of ours.
@@ -125,7 +154,7 @@ export class OcspResponder {
       rows = await this.#options.store.query<StatusRow>(
         `SELECT serial_number, status, revoked_at, revocation_reason FROM certificates
           WHERE issuer_sha256 = $1 AND serial_number = ANY($2)`,
-        [this.#issuerSha256, serials.filter((s): s is string => s !== undefined)],
+        [this.#issuerHashes(authority.issuer).sha256, serials.filter((s): s is string => s !== undefined)],
       );
     } catch {
       return statusOnly('internalError');
@@ -168,7 +197,11 @@ export class OcspResponder {
         ? {}
         : {
             responseExtensions: [
-              new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(parsed.nonce) }),
+              new Extension({
+                extnID: id_pkix_ocsp_nonce,
+                critical: false,
+                extnValue: new OctetString(parsed.nonce),
+              }),
             ],
           }),
     });

@@ -4,7 +4,8 @@
  * id-kp-OCSPSigning and id-pkix-ocsp-nocheck (§4.2.2.2.1: relying parties need not check the
  * responder's own status — so its life is kept short: 30 days, renewed when 10 remain).
  *
- * Kept in DIR/pki/ocsp/ (folder 0700, key.pem 0600, cert.pem 0644). The key is the responder's own
+ * Kept in DIR/pki/ocsp/ (folder 0700, key.pem 0600, cert.pem 0644; ocsp/previous/ for the previous
+ * intermediate during a CA rollover). The key is the responder's own
  * P-256 key, generated on first use and never the CA's; the CA signs the responder certificate only
  * through the builder internals (internal/x509-lib.ts), like every other certificate.
  *
@@ -49,8 +50,17 @@ export interface EnsureResponderResult extends OcspResponderKeys {
   readonly issued: boolean;
 }
 
-export function ocspResponderPaths(dataDir: string): { dir: string; key: string; cert: string } {
-  const dir = join(pkiRoot(dataDir), 'ocsp');
+/**
+ * DIR/pki/ocsp/ for the issuing intermediate's responder; DIR/pki/ocsp/previous/ for the previous
+ * intermediate's during a CA rollover's overlap (a delegated responder must be issued by the CA whose
+ * certificates it answers for, RFC 6960 §4.2.2.2).
+ */
+export function ocspResponderPaths(
+  dataDir: string,
+  which: 'issuing' | 'previous' = 'issuing',
+): { dir: string; key: string; cert: string } {
+  const dir =
+    which === 'issuing' ? join(pkiRoot(dataDir), 'ocsp') : join(pkiRoot(dataDir), 'ocsp', 'previous');
   return { dir, key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') };
 }
 
@@ -64,18 +74,17 @@ function usable(cert: X509Certificate, key: KeyObject, issuer: X509Certificate, 
   );
 }
 
-async function issueResponderCertificate(
-  ca: IssuingCa,
-  key: KeyObject,
-  now: Date,
-): Promise<X509Certificate> {
+async function issueResponderCertificate(ca: IssuingCa, key: KeyObject, now: Date): Promise<X509Certificate> {
   const signing = caSigning(ca);
   const issuer = new x509.X509Certificate(new Uint8Array(ca.certificate.raw));
   const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
   if (ski === null) throw new PkiError('PKI_CA_UNAVAILABLE', 'CA certificate has no SKI');
   const spki = spkiDer(publicKeyOf(key));
   const second = (t: number) => new Date(Math.floor(t / 1000) * 1000);
-  const notAfter = Math.min(now.getTime() + RESPONDER_VALIDITY_DAYS * DAY_MS, ca.certificate.validToDate.getTime());
+  const notAfter = Math.min(
+    now.getTime() + RESPONDER_VALIDITY_DAYS * DAY_MS,
+    ca.certificate.validToDate.getTime(),
+  );
   const built = await x509.X509CertificateGenerator.create(
     {
       serialNumber: randomSerialHex(),
@@ -116,8 +125,9 @@ export async function ensureOcspResponder(
   issuer: X509Certificate,
   ca: IssuingCa | undefined,
   now: Date,
+  which: 'issuing' | 'previous' = 'issuing',
 ): Promise<EnsureResponderResult> {
-  const paths = ocspResponderPaths(dataDir);
+  const paths = ocspResponderPaths(dataDir, which);
   await ensurePrivateDir(paths.dir);
   let key = await readPrivateKeyIfExists(paths.key);
   if (key === undefined) {
@@ -130,8 +140,7 @@ export async function ensureOcspResponder(
   }
   if (ca === undefined) {
     const stillValid =
-      existing !== undefined &&
-      existing.checkPrivateKey(key) &&
+      existing?.checkPrivateKey(key) === true &&
       existing.verify(issuer.publicKey) &&
       existing.validToDate.getTime() > now.getTime();
     if (stillValid) return { certificate: existing, privateKey: key, issued: false };

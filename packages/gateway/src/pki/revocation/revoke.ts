@@ -77,7 +77,10 @@ export async function revokeCertificate(deps: RevokeDeps, input: RevokeInput): P
       [serialNumber],
     );
     if (row === undefined) {
-      throw new PkiError('PKI_INVALID_ARGUMENT', `no certificate with serial ${serialNumber} in the inventory`);
+      throw new PkiError(
+        'PKI_INVALID_ARGUMENT',
+        `no certificate with serial ${serialNumber} in the inventory`,
+      );
     }
     if (row.kind === 'ca') {
       throw new PkiError('PKI_INVALID_ARGUMENT', 'a CA certificate is revoked by its issuer, not here');

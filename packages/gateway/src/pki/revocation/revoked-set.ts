@@ -39,19 +39,23 @@ export class RevokedSerials {
     return true;
   }
 
-  /** Re-reads the store if anything was revoked since the last read; returns the serials new to us. */
-  async refresh(): Promise<string[]> {
+  /**
+   * Re-reads the store if anything was revoked since the last read. `added`: the serials new to this
+   * set; `changed`: the store has revocations the last read did not see (some possibly added already
+   * through add(), e.g. by this process).
+   */
+  async refresh(): Promise<{ added: string[]; changed: boolean }> {
     const [row] = await this.#store.query<{ n: string }>(
       "SELECT count(*)::int8 AS n FROM certificates WHERE status = 'revoked'",
     );
     const count = toSafeNumber(row?.n ?? '0');
-    if (count === this.#count) return [];
+    if (count === this.#count) return { added: [], changed: false };
     const rows = await this.#store.query<{ serial_number: string }>(
       "SELECT serial_number FROM certificates WHERE status = 'revoked'",
     );
     const added: string[] = [];
     for (const r of rows) if (this.add(r.serial_number)) added.push(r.serial_number);
     this.#count = count;
-    return added;
+    return { added, changed: true };
   }
 }

@@ -1,36 +1,37 @@
 /**
- * Revocation in a running gateway: wires the CRL publisher, the OCSP responder and connection
+ * Revocation in a running gateway: wires the CRL publishers, the OCSP responder and connection
  * enforcement to one store and keeps them current.
  *
- *   start   load the issuing CA (to sign the CRL and the responder certificate; without it the gateway
- *           still serves the stored CRL and enforces), make sure the delegated OCSP responder
- *           certificate exists and is fresh, publish the CRL, load the revoked set;
- *   notice  a revocation committed in this process (signal.ts): enforce it and reissue the CRL before
- *           revokeCertificate returns;
- *   poll    every `refreshIntervalMs` (≤ 1 s): revocations made elsewhere are enforced, and the CRL is
- *           reissued for them;
- *   timer   every CRL_CHECK_INTERVAL_MS: the CRL is reissued when due (`crlReissueSeconds` after its
- *           thisUpdate) and the responder certificate renewed when 10 days remain.
+ *   start     read the authorities (issuing intermediate, and the previous one during a CA rollover),
+ *             make sure each has a fresh delegated OCSP responder certificate, publish their CRLs, load
+ *             the revoked set; without a CA key the stored CRL is still served and enforcement runs;
+ *   notice    a revocation committed in this process (signal.ts): enforce it and reissue the CRLs before
+ *             revokeCertificate returns;
+ *   poll      every `refreshIntervalMs` (≤ 1 s): revocations made elsewhere are enforced, and the CRLs
+ *             reissued for them;
+ *   hierarchy every HIERARCHY_CHECK_INTERVAL_MS: a CA rollover (or its completion) swaps the
+ *             authorities without a restart; a CA key that could not be opened is retried;
+ *   timers    every CRL_CHECK_INTERVAL_MS the CRLs are reissued when due (`crlReissueSeconds` after
+ *             thisUpdate); hourly, responder certificates are renewed when 10 days remain.
  * A failing task is logged and retried at its next tick; it never stops the gateway.
  */
-import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuditLog } from '../../audit/log.ts';
 import type { RevocationConfig } from '../../config/config.ts';
 import type { Store } from '../../store/store.ts';
-import { type IssuingCa, loadIssuingCa } from '../ca.ts';
-import { readCertificateIfExists } from '../internal/files.ts';
-import { caPaths } from '../internal/layout.ts';
 import { thumbprintOf } from '../inventory.ts';
+import { type RevocationAuthority, readAuthorities } from './authorities.ts';
+import { writeCrlFiles } from './crl-files.ts';
 import { type CrlDocument, CrlPublisher } from './crl-publisher.ts';
 import { RevocationEnforcer } from './enforcement.ts';
 import { registerRevocationMetrics } from './metrics.ts';
-import { OcspResponder } from './ocsp-responder.ts';
+import { type OcspAuthority, OcspResponder } from './ocsp-responder.ts';
 import { ensureOcspResponder, type OcspResponderKeys } from './responder-certificate.ts';
 import { onRevocation } from './signal.ts';
 
 export const CRL_CHECK_INTERVAL_MS = 30_000;
+export const HIERARCHY_CHECK_INTERVAL_MS = 5_000;
 const RESPONDER_CHECK_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RevocationServiceOptions {
@@ -46,35 +47,53 @@ export interface RevocationServiceOptions {
 
 export interface RevocationService {
   readonly enforcer: RevocationEnforcer;
-  /** Undefined when the data directory has no issuing CA certificate. */
-  readonly ocsp: OcspResponder | undefined;
-  /** The CRL being served, if one was published. */
+  readonly ocsp: OcspResponder;
+  /** The issuing intermediate's CRL being served, if one was published. */
   crl(): CrlDocument | undefined;
+  /** Every live intermediate's CRL, PEM, issuing first (what DIR/pki/crl.pem holds). */
+  crlBundlePem(): string | undefined;
   /** One poll of the store now (what the timer does). */
   refresh(): Promise<void>;
-  /** Stops the timers and waits for audit appends in flight. */
+  /** Stops the timers and waits for the work in flight (audit appends, CRL writes). */
   close(): Promise<void>;
+}
+
+interface LiveAuthority extends RevocationAuthority {
+  readonly publisher: CrlPublisher;
+  keys: OcspResponderKeys | undefined;
 }
 
 export async function startRevocationService(options: RevocationServiceOptions): Promise<RevocationService> {
   const { dataDir, store, audit, now, config } = options;
   const logger = options.logger.child({ component: 'revocation' });
-  const issuer: X509Certificate | undefined = await readCertificateIfExists(caPaths(dataDir, 'intermediate').cert);
-  let ca: IssuingCa | undefined;
-  if (issuer !== undefined) {
-    try {
-      ca = await loadIssuingCa(dataDir);
-    } catch (error) {
-      logger.warn({ err: error }, 'issuing CA unavailable: serving the stored CRL, not signing new ones');
-    }
-  }
+  let authorities: LiveAuthority[] = [];
+  let loaded: string | undefined; // fingerprint of `authorities`, once their keys opened
+  let published: CrlDocument[] = [];
 
-  let responder: OcspResponderKeys | undefined;
-  const renewResponder = async (): Promise<void> => {
-    if (issuer === undefined) return;
-    const result = await ensureOcspResponder(dataDir, issuer, ca, now());
-    responder = result;
-    if (result.issued) {
+  const inFlight = new Set<Promise<void>>();
+  const logged = (what: string, task: () => Promise<unknown>) => (): Promise<void> => {
+    const run = task().then(
+      () => undefined,
+      (error: unknown) => {
+        logger.error({ err: error }, `${what} failed`);
+      },
+    );
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+    return run;
+  };
+
+  const renewResponders = async (): Promise<void> => {
+    for (const authority of authorities) {
+      const result = await ensureOcspResponder(
+        dataDir,
+        authority.issuer,
+        authority.ca,
+        now(),
+        authority.role,
+      );
+      authority.keys = result;
+      if (!result.issued) continue;
       await audit.append({
         class: 'pki.certificate.issued',
         actor: { kind: 'system', id: 'ocsp-responder' },
@@ -82,75 +101,86 @@ export async function startRevocationService(options: RevocationServiceOptions):
         outcome: 'recorded',
         details: {
           certSha256: thumbprintOf(result.certificate),
+          issuerSha256: authority.issuerSha256,
           notAfter: result.certificate.validToDate.toISOString(),
         },
       });
     }
   };
-  const publisher =
-    issuer === undefined
-      ? undefined
-      : new CrlPublisher({
-          store,
-          audit,
-          dataDir,
-          issuer,
-          ca,
-          now,
-          validitySeconds: config.crlValiditySeconds,
-          reissueSeconds: config.crlReissueSeconds,
-        });
-  const metrics = registerRevocationMetrics(options.registry, { crl: () => publisher?.latest(), now });
-  const enforcer = new RevocationEnforcer({ store, audit, logger, metrics });
-  const ocsp =
-    issuer === undefined
-      ? undefined
-      : new OcspResponder({
-          store,
-          issuer,
-          keys: () => responder,
-          now,
-          validitySeconds: config.ocspValiditySeconds,
-        });
+  // One publication at a time, in call order: a slower, older run must never write its CRLs over the
+  // files of a newer one.
+  let publications: Promise<void> = Promise.resolve();
+  const publishAll = (): Promise<void> => {
+    const run = publications.then(async () => {
+      const crls: CrlDocument[] = [];
+      for (const authority of authorities) {
+        const crl = await authority.publisher.publish();
+        if (crl !== undefined) crls.push(crl);
+      }
+      published = crls;
+      await writeCrlFiles(dataDir, crls);
+    });
+    publications = run.catch(() => undefined);
+    return run;
+  };
+  const reloadAuthorities = async (): Promise<void> => {
+    const read = await readAuthorities(dataDir);
+    if (read.fingerprint === loaded) return;
+    const previous = new Map(authorities.map((a) => [`${a.role}:${a.issuerSha256}`, a]));
+    authorities = read.list.map((a) => ({
+      ...a,
+      publisher: new CrlPublisher({
+        store,
+        audit,
+        issuer: a.issuer,
+        ca: a.ca,
+        now,
+        validitySeconds: config.crlValiditySeconds,
+        reissueSeconds: config.crlReissueSeconds,
+      }),
+      keys: previous.get(`${a.role}:${a.issuerSha256}`)?.keys,
+    }));
+    if (read.keyError === undefined) loaded = read.fingerprint;
+    else logger.warn({ err: read.keyError }, 'CA key unavailable: serving stored CRLs, retrying');
+    logger.info({ authorities: read.fingerprint }, 'revocation authorities loaded');
+    await renewResponders();
+    await publishAll();
+  };
 
-  const inFlight = new Set<Promise<void>>();
-  const logged =
-    (what: string, task: () => Promise<unknown>) =>
-    (): Promise<void> => {
-      const run = task().then(
-        () => undefined,
-        (error: unknown) => {
-          logger.error({ err: error }, `${what} failed`);
-        },
-      );
-      inFlight.add(run);
-      void run.finally(() => inFlight.delete(run));
-      return run;
-    };
-  const publishCrl = logged('CRL publication', async () => publisher?.publish());
-  const renew = logged('OCSP responder certificate renewal', renewResponder);
+  const metrics = registerRevocationMetrics(options.registry, { crl: () => published[0], now });
+  const enforcer = new RevocationEnforcer({ store, audit, logger, metrics });
+  const ocsp = new OcspResponder({
+    store,
+    authorities: (): readonly OcspAuthority[] => authorities,
+    now,
+    validitySeconds: config.ocspValiditySeconds,
+  });
+
+  const publishCrls = logged('CRL publication', publishAll);
+  const checkHierarchy = logged('CA hierarchy check', reloadAuthorities);
+  const renew = logged('OCSP responder certificate renewal', renewResponders);
   let polling: Promise<void> | undefined;
   const poll = (): Promise<void> => {
     polling ??= logged('revocation poll', async () => {
-      const added = await enforcer.refresh();
-      if (added.length > 0) await publishCrl();
+      const { changed } = await enforcer.refresh();
+      if (changed) await publishAll();
     })().finally(() => {
       polling = undefined;
     });
     return polling;
   };
 
-  await renew();
-  await publishCrl();
+  await checkHierarchy();
   await poll();
   const unsubscribe = onRevocation(store, async (notice) => {
     metrics.revocations.inc({ reason: notice.reason });
     await enforcer.revokedNow(notice.serialNumber);
-    await publishCrl();
+    await publishCrls();
   });
   const timers = [
     setInterval(poll, config.refreshIntervalMs),
-    setInterval(publishCrl, CRL_CHECK_INTERVAL_MS),
+    setInterval(checkHierarchy, HIERARCHY_CHECK_INTERVAL_MS),
+    setInterval(publishCrls, CRL_CHECK_INTERVAL_MS),
     setInterval(renew, RESPONDER_CHECK_INTERVAL_MS),
   ];
   for (const timer of timers) timer.unref();
@@ -158,7 +188,8 @@ export async function startRevocationService(options: RevocationServiceOptions):
   return {
     enforcer,
     ocsp,
-    crl: () => publisher?.latest(),
+    crl: () => published[0],
+    crlBundlePem: () => (published.length === 0 ? undefined : published.map((c) => c.pem).join('')),
     refresh: poll,
     close: async () => {
       for (const timer of timers) clearInterval(timer);

@@ -13,13 +13,7 @@
  * (capability 10, "encryption at rest") replaces this file later. Every gateway node on one PostgreSQL
  * store needs the same kek.key.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createSecretKey,
-  type KeyObject,
-  randomBytes,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { concatBytes, toHex, utf8 } from '@fleetgate/core/bytes';
@@ -54,7 +48,8 @@ export function loadKek(dataDir: string): KeyWrappingKey | undefined {
   if (!existsSync(path)) return undefined;
   const fd = openSync(path, 'r');
   try {
-    if ((fstatSync(fd).mode & 0o077) !== 0) throw new Error(`${path}: must not be readable by group or others`);
+    if ((fstatSync(fd).mode & 0o077) !== 0)
+      throw new Error(`${path}: must not be readable by group or others`);
     return fromBytes(new Uint8Array(readFileSync(fd)), path);
   } finally {
     closeSync(fd);
@@ -113,5 +108,8 @@ export function unwrapSecret(
   const decipher = createDecipheriv('aes-256-gcm', kek.key, nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad(binding));
   decipher.setAuthTag(tag);
-  return concatBytes(decipher.update(wrapped.subarray(NONCE_BYTES, wrapped.byteLength - TAG_BYTES)), decipher.final());
+  return concatBytes(
+    decipher.update(wrapped.subarray(NONCE_BYTES, wrapped.byteLength - TAG_BYTES)),
+    decipher.final(),
+  );
 }

@@ -35,7 +35,10 @@ export interface DeviceKeySet {
   /** Active HMAC secrets (unwrapped, as secret KeyObjects) by key id. */
   readonly hmac: ReadonlyMap<string, KeyObject>;
   /** Active hybrid keys by composite key id, for this certificate key (Ed25519). */
-  hybridFor(certificateKey: KeyObject, certificateKeyId: string): ReadonlyMap<string, HybridEd25519MlDsa65PublicKey>;
+  hybridFor(
+    certificateKey: KeyObject,
+    certificateKeyId: string,
+  ): ReadonlyMap<string, HybridEd25519MlDsa65PublicKey>;
 }
 
 interface Row {
@@ -78,7 +81,10 @@ class KeySet implements DeviceKeySet {
     this.#mlDsa65 = mlDsa65;
   }
 
-  hybridFor(certificateKey: KeyObject, certificateKeyId: string): ReadonlyMap<string, HybridEd25519MlDsa65PublicKey> {
+  hybridFor(
+    certificateKey: KeyObject,
+    certificateKeyId: string,
+  ): ReadonlyMap<string, HybridEd25519MlDsa65PublicKey> {
     if (this.#mlDsa65.length === 0 || certificateKey.asymmetricKeyType !== 'ed25519') return EMPTY;
     let byId = this.#hybrid.get(certificateKeyId);
     if (byId === undefined) {
@@ -145,13 +151,17 @@ export class DeviceKeyring {
     for (const row of rows) {
       try {
         if (row.algorithm === 'ecdsa-p256-sha256' && row.public_key !== null) {
-          ecdsa.set(row.key_id, createPublicKey({ key: Buffer.from(row.public_key), format: 'der', type: 'spki' }));
+          ecdsa.set(
+            row.key_id,
+            createPublicKey({ key: Buffer.from(row.public_key), format: 'der', type: 'spki' }),
+          );
         } else if (row.algorithm === 'ed25519+ml-dsa-65' && row.public_key !== null) {
           const key = createPublicKey({ key: Buffer.from(row.public_key), format: 'der', type: 'spki' });
           if (key.asymmetricKeyType !== 'ml-dsa-65') throw new Error('not an ML-DSA-65 key');
           mlDsa65.push(key);
         } else if (row.algorithm === 'hmac-sha256' && row.wrapped_secret !== null) {
-          if (this.#kek === undefined || row.kek_id !== this.#kek.id) throw new Error('wrapped under another KEK');
+          if (this.#kek === undefined || row.kek_id !== this.#kek.id)
+            throw new Error('wrapped under another KEK');
           const secret = unwrapSecret(this.#kek, row.wrapped_secret, { vehicleId, keyId: row.key_id });
           hmac.set(row.key_id, hmacSha256KeyFromBytes(secret));
           secret.fill(0);
@@ -164,13 +174,7 @@ export class DeviceKeyring {
       }
     }
     const required = policy?.required_algorithm;
-    const set = new KeySet(
-      vehicleId,
-      isSignatureAlgorithm(required) ? required : null,
-      ecdsa,
-      hmac,
-      mlDsa65,
-    );
+    const set = new KeySet(vehicleId, isSignatureAlgorithm(required) ? required : null, ecdsa, hmac, mlDsa65);
     if (this.#cache.size >= MAX_VEHICLES) {
       const oldest = this.#cache.keys().next().value;
       if (oldest !== undefined) this.#cache.delete(oldest);

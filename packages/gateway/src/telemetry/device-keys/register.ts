@@ -71,8 +71,10 @@ function invalid(detail: string): GatewayError {
 
 function publicSpki(key: KeyObject | undefined, type: 'ec' | 'ml-dsa-65'): KeyObject {
   if (key === undefined) throw invalid('a public key is required');
-  if (key.asymmetricKeyType !== type) throw invalid(`the public key must be ${type === 'ec' ? 'P-256' : 'ML-DSA-65'}`);
-  if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw invalid('the EC key must be on P-256');
+  if (key.asymmetricKeyType !== type)
+    throw invalid(`the public key must be ${type === 'ec' ? 'P-256' : 'ML-DSA-65'}`);
+  if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw invalid('the EC key must be on P-256');
   if (key.type !== 'public') throw invalid('give the public key, never the private key');
   return key;
 }
@@ -95,7 +97,9 @@ function material(deps: DeviceKeyDeps, input: RegisterDeviceKeyInput): Material 
         secret.byteLength < HMAC_SHA256_MIN_KEY_LENGTH ||
         secret.byteLength > HMAC_SECRET_MAX_BYTES
       ) {
-        throw invalid(`an HMAC-SHA256 secret of ${HMAC_SHA256_MIN_KEY_LENGTH} to ${HMAC_SECRET_MAX_BYTES} bytes is required`);
+        throw invalid(
+          `an HMAC-SHA256 secret of ${HMAC_SHA256_MIN_KEY_LENGTH} to ${HMAC_SECRET_MAX_BYTES} bytes is required`,
+        );
       }
       if (deps.kek === undefined) throw invalid('no key-wrapping key to store an HMAC secret under');
       const keyId = toHex(randomBytes(32));
@@ -111,7 +115,8 @@ export async function registerDeviceKey(
   deps: DeviceKeyDeps,
   input: RegisterDeviceKeyInput,
 ): Promise<RegisteredDeviceKey> {
-  if (typeof input.vehicleId !== 'string' || !ID_PATTERN.test(input.vehicleId)) throw invalid('invalid vehicle id');
+  if (typeof input.vehicleId !== 'string' || !ID_PATTERN.test(input.vehicleId))
+    throw invalid('invalid vehicle id');
   if (!DEVICE_KEY_ALGORITHMS.includes(input.algorithm)) throw invalid('unknown device key algorithm');
   const m = material(deps, input);
   return deps.store.transaction(async (tx) => {
@@ -128,6 +133,11 @@ export async function registerDeviceKey(
       outcome: 'recorded',
       details: { vehicleId: input.vehicleId, algorithm: input.algorithm },
     });
-    return { vehicleId: input.vehicleId, keyId: m.keyId, algorithm: input.algorithm, auditIndex: receipt.index };
+    return {
+      vehicleId: input.vehicleId,
+      keyId: m.keyId,
+      algorithm: input.algorithm,
+      auditIndex: receipt.index,
+    };
   });
 }

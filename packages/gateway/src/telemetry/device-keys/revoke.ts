@@ -40,7 +40,9 @@ export async function revokeDeviceKey(
       throw new GatewayError('REQUEST_INVALID', `vehicle ${input.vehicleId} has no key ${input.keyId}`);
     }
     if (row.status === 'revoked') return { alreadyRevoked: true, auditIndex: null };
-    await tx.query("UPDATE device_keys SET status = 'revoked', revoked_at = now() WHERE key_id = $1", [input.keyId]);
+    await tx.query("UPDATE device_keys SET status = 'revoked', revoked_at = now() WHERE key_id = $1", [
+      input.keyId,
+    ]);
     const receipt = await deps.audit.appendInTx(tx, {
       class: 'telemetry.device-key.revoked',
       actor: input.actor,

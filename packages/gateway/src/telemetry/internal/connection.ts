@@ -85,7 +85,10 @@ export function postgresCopyConnection(url: string, schema?: string, connections
             (await client.query<R>(sql, params as unknown[])).rows,
           insertRecords: async (groups) => {
             if (groups.length === 0) return;
-            await pipeline(Readable.from([Buffer.from(recordsCopyText(groups))]), client.query(copyFrom(COPY_RECORDS_SQL)));
+            await pipeline(
+              Readable.from([Buffer.from(recordsCopyText(groups))]),
+              client.query(copyFrom(COPY_RECORDS_SQL)),
+            );
           },
         });
         await client.query('COMMIT');

@@ -38,7 +38,9 @@ export function textArrayLiteral(values: readonly string[]): string {
 
 /** One field of COPY text format. */
 export function copyField(value: string): string {
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return value.replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
 }
 
 /** The COPY text-format body (tab-separated, one row per line) of every record of `groups`. */

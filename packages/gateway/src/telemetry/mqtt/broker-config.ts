@@ -99,7 +99,10 @@ export function renderAcl(vehicles: readonly string[]): string {
   return blocks.join('\n');
 }
 
-export function renderBrokerConfig(options: BrokerConfigOptions, files: { dir: string; acl: string }): string {
+export function renderBrokerConfig(
+  options: BrokerConfigOptions,
+  files: { dir: string; acl: string },
+): string {
   const pki = join(resolve(options.dataDir), 'pki');
   const host = options.host ?? '127.0.0.1';
   if (!HOST.test(host)) throw new ConfigError(['broker host: must be a host name or IP address']);

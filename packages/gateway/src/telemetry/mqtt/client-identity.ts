@@ -72,7 +72,11 @@ export async function ensureMqttClientIdentity(deps: {
     const certificate = new X509Certificate(certPem);
     const issuer = new X509Certificate(issuerPem);
     await deps.store.transaction(async (tx) => {
-      await recordCertificate(tx, certificate, { kind: 'partner', subjectId: GATEWAY_MQTT_CLIENT_ID, issuer });
+      await recordCertificate(tx, certificate, {
+        kind: 'partner',
+        subjectId: GATEWAY_MQTT_CLIENT_ID,
+        issuer,
+      });
       await deps.audit.appendInTx(tx, {
         class: 'pki.certificate.issued',
         actor: { kind: 'system', id: 'gateway' },

@@ -64,7 +64,10 @@ const usableAt = (entry: InventoryEntry, now: Date): boolean =>
 
 /** The newest of the entries (issued last), or undefined. */
 const newest = (entries: InventoryEntry[]): InventoryEntry | undefined =>
-  entries.reduce<InventoryEntry | undefined>((a, b) => (a === undefined || b.issuedAt > a.issuedAt ? b : a), undefined);
+  entries.reduce<InventoryEntry | undefined>(
+    (a, b) => (a === undefined || b.issuedAt > a.issuedAt ? b : a),
+    undefined,
+  );
 
 function notUsable(entries: InventoryEntry[], now: Date): SignerResolution {
   const revoked = newest(entries.filter((e) => e.status === 'revoked'));
@@ -118,7 +121,9 @@ export async function resolveSigner(
   const matching = certificates.filter((c) => keyIds.includes(c.keyId));
   if (matching.length > 0) {
     const usable = newest(matching.filter((c) => usableAt(c, now)));
-    return usable === undefined ? notUsable(matching, now) : { kind: 'identity', identity: identityOf(usable) };
+    return usable === undefined
+      ? notUsable(matching, now)
+      : { kind: 'identity', identity: identityOf(usable) };
   }
   const other = await otherVehicleWithKey(q, vehicleId, keyIds);
   if (other !== undefined) {

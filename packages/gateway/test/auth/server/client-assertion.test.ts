@@ -7,8 +7,10 @@
  */
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerClient } from '../../../src/auth/server/register-client.ts';
+import { startGateway } from '../../../src/gateway.ts';
 import { engines } from '../../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../../support/harness.ts';
 import {
@@ -236,6 +238,57 @@ for (const engine of engines()) {
       expect(reasons.filter((r) => r === 'METHOD_MISMATCH')).toHaveLength(2);
       expect(reasons).toContain('CLIENT_ID_MISMATCH');
     });
+
+    it.runIf(engine.name === 'postgres')(
+      'refuses an assertion replayed to a second gateway node on the same PostgreSQL store',
+      async () => {
+        const config = structuredClone(t.gateway.config);
+        for (const l of Object.values(config.listeners)) l.port = 0;
+        const second = await startGateway({
+          dataDir: t.dataDir,
+          config,
+          logger: pino({ level: 'silent' }),
+          now: clock.now,
+          ...(t.postgresSchema === undefined ? {} : { postgresSchema: t.postgresSchema }),
+        });
+        try {
+          const once = await clientAssertion(key, CLIENT, clock.now());
+          expect((await withAssertion(once)).status).toBe(200);
+          const creds = t.partner(CLIENT);
+          const replay = await postForm(
+            `https://127.0.0.1:${second.addresses.controlPlane.port}/oauth/token`,
+            {
+              ca: creds.ca,
+              cert: creds.chain,
+              key: creds.key,
+              form: {
+                grant_type: 'client_credentials',
+                client_assertion_type: ASSERTION_TYPE,
+                client_assertion: once,
+              },
+            },
+          );
+          expect(replay.status).toBe(401);
+          expect(replay.json()).toMatchObject({ error: 'invalid_client' });
+          const fresh = await postForm(
+            `https://127.0.0.1:${second.addresses.controlPlane.port}/oauth/token`,
+            {
+              ca: creds.ca,
+              cert: creds.chain,
+              key: creds.key,
+              form: {
+                grant_type: 'client_credentials',
+                client_assertion_type: ASSERTION_TYPE,
+                client_assertion: await clientAssertion(key, CLIENT, clock.now()),
+              },
+            },
+          );
+          expect(fresh.status).toBe(200);
+        } finally {
+          await second.close();
+        }
+      },
+    );
 
     it('still serves after every refusal', async () => {
       const res = await withAssertion(await clientAssertion(key, CLIENT, clock.now()));

@@ -7,6 +7,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { purgeExpired } from '../../../src/auth/server/purge.ts';
 import { suspendClient } from '../../../src/auth/server/suspend-client.ts';
 import { engines } from '../../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../../support/harness.ts';
@@ -206,6 +207,20 @@ for (const engine of engines()) {
         { kind: 'operator', id: 'test' },
       );
       expect(twice).toEqual({ alreadySuspended: true, revokedTokens: 0 });
+    });
+
+    it('purges token records a day after they expire, and nothing live', async () => {
+      const live = await getToken('acme-tms');
+      const count = async () =>
+        Number(
+          (await t.gateway.store.query<{ n: string }>('SELECT count(*)::int8 AS n FROM oauth_tokens'))[0]?.n,
+        );
+      const before = await count();
+      await purgeExpired(t.gateway.store, clock.now());
+      expect(await count()).toBe(before);
+      await purgeExpired(t.gateway.store, new Date(clock.now().getTime() + 2 * 86_400_000));
+      expect(await count()).toBe(0);
+      expect(live.length).toBeGreaterThan(0);
     });
   });
 }
