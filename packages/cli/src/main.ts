@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
+import { caRolloverCommand } from './commands/ca-rollover.ts';
+import { caStatusCommand } from './commands/ca-status.ts';
 import { demoCommand } from './commands/demo.ts';
 import { deviceEnrollCommand } from './commands/device-enroll.ts';
 import { deviceListCommand } from './commands/device-list.ts';
@@ -55,6 +57,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     partner.addCommand(command);
   }
   program.addCommand(partner);
+  const ca = new Command('ca').description('the CA hierarchy: status and rollover');
+  ca.addCommand(caStatusCommand(setExit));
+  ca.addCommand(caRolloverCommand(setExit));
+  program.addCommand(ca);
   const audit = new Command('audit').description('the tamper-evident audit log');
   audit.addCommand(auditVerifyCommand(setExit));
   program.addCommand(audit);
