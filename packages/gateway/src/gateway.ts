@@ -25,6 +25,7 @@ import { type TlsMaterial, tlsServerOptions } from './http/tls-policy.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { loadManufacturerAnchors } from './pki/enrollment/manufacturer.ts';
 import { syncInventoryFromDataDir } from './pki/inventory-sync.ts';
+import { ConnectionPathCheck } from './pki/path/connection-check.ts';
 import { startRevocationService } from './pki/revocation/service.ts';
 import { LiveTls } from './pki/rollover/live-tls.ts';
 import { startRotationJob } from './pki/rotation/job.ts';
@@ -283,6 +284,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     config: config.revocation,
     registry: metrics.registry,
   });
+  // Our own RFC 5280 validation of every client chain, after OpenSSL's (docs/pki.md "Path validation").
+  // Attached before the revocation enforcer: 'secureConnection' listeners are prepended, so the
+  // enforcer runs first and a revoked certificate is refused (and audited) by it.
+  const pathCheck = new ConnectionPathCheck({
+    audit,
+    now,
+    trustBundle: () => liveTls.material.ca,
+    isRevoked: (serial) => revocation.enforcer.revoked.has(serial),
+    onRefused: (listener, code) => {
+      events.emit('tls.refused', { listener, reason: code });
+      logger.warn({ listener, code }, 'client certificate refused by path validation');
+    },
+  });
+  for (const name of ['controlPlane', 'telemetry', 'public'] as const)
+    pathCheck.attach(apps[name] as AnyFastify, name);
+  if (apps.oauthToken !== undefined) pathCheck.attach(apps.oauthToken, 'oauthToken');
   for (const name of ['controlPlane', 'telemetry', 'public'] as const) {
     revocation.enforcer.attach(apps[name] as AnyFastify, name);
   }

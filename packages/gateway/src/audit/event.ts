@@ -14,6 +14,7 @@ export type AuditClass =
   // Revocation (pki/revocation/): a certificate revoked; a revoked certificate's connection or request
   // refused; open connections of a revoked certificate closed; a CRL signed.
   | 'pki.certificate.revoked'
+  | 'pki.certificate.path-refused'
   | 'pki.certificate.revoked-use-refused'
   | 'pki.connection.terminated'
   | 'pki.crl.issued'
@@ -50,6 +51,14 @@ export type AuditClass =
   | 'telemetry.vehicle-flag.raised'
   | 'telemetry.vehicle-flag.cleared'
   | 'telemetry.rate-limited'
+  // Tender lifecycle (tendering/): a lifecycle transition (fleet event, cancellation); an operator's
+  // decision on a tender in the review queue, or an override of a decision, each with its reason; a
+  // transition the table refuses; an Idempotency-Key replayed with a different request.
+  | 'tender.transitioned'
+  | 'tender.reviewed'
+  | 'tender.overridden'
+  | 'tender.transition-refused'
+  | 'tender.idempotency-conflict'
   | 'gateway.started'
   | 'gateway.stopped';
 
