@@ -14,9 +14,11 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS = [
   'signatures.ts',
   'telemetry-ingest.ts',
+  'telemetry.ts',
   'tenders.ts',
   'control-plane-auth.ts',
   'audit.ts',
+  'edi.ts',
 ];
 /** Each benchmark stops itself well before this (its own watchdog); this only guards against a hang. */
 const HARD_TIMEOUT_MS = 120_000;
