@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { loadConfig } from '@fleetgate/gateway/config/load';
 import { startGateway } from '@fleetgate/gateway/gateway';
+import { listCertificates } from '@fleetgate/gateway/pki/inventory';
+import { revokeCertificate } from '@fleetgate/gateway/pki/revocation/revoke';
 import { CompromisedTruck } from '@fleetgate/sim/compromised-truck';
 import { FleetSimulator, type TruckSpec } from '@fleetgate/sim/fleet';
 import { HUBS } from '@fleetgate/sim/geo';
@@ -31,6 +33,8 @@ export interface DemoSummary {
   telemetryRejected: number;
   rejectionsByCode: Record<string, number>;
   attacksUndetected: number;
+  certificatesRevoked: number;
+  partnerTokensObtained: number;
   tlsHandshakesRefused: number;
   auditEntries: number;
   auditCheckpoints: number;
@@ -169,13 +173,42 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     intervalMs: 1_500,
   });
   out(
-    `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso, ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering`,
+    `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso, ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering with DPoP-bound OAuth tokens`,
   );
+  const tty = process.stdout.isTTY === true && options.out === undefined;
   fleet.start();
   rogue.start(4_000);
   tms.start();
 
-  const tty = process.stdout.isTTY === true && options.out === undefined;
+  // The operator notices the compromised truck and revokes its certificate (as `fleetgate device revoke`
+  // does): its open connection is cut within seconds and every later attempt is refused at the handshake.
+  let revokedSerials: string[] = [];
+  const revokeAfterMs = Math.min(15_000, Math.max(6_000, ((options.seconds ?? 60) * 1_000) / 2));
+  const revokeTimer = setTimeout(() => {
+    (async () => {
+      const active = await listCertificates(gateway.store, {
+        kind: 'vehicle',
+        subjectId: compromisedId,
+        status: 'active',
+      });
+      for (const cert of active) {
+        await revokeCertificate(
+          { store: gateway.store, audit: gateway.audit, now: () => new Date() },
+          {
+            serialNumber: cert.serialNumber,
+            reason: 'keyCompromise',
+            actor: { kind: 'operator', id: 'demo-operator' },
+          },
+        );
+      }
+      revokedSerials = active.map((c) => c.serialNumber);
+      out(
+        `${tty ? '\n' : ''}  operator revoked ${compromisedId} (keyCompromise, serial ${revokedSerials.join(', ')}): its connection is closed, ` +
+          'the CRL and OCSP say revoked, later attempts are refused',
+      );
+    })().catch((error: unknown) => out(`  revocation failed: ${(error as Error).message}`));
+  }, revokeAfterMs);
+
   const status = () => {
     const secs = Math.round((Date.now() - started) / 1000);
     return (
@@ -197,6 +230,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   await Promise.race([timeout, options.stopSignal ?? new Promise<void>(() => {})]);
 
   clearInterval(statusTimer);
+  clearTimeout(revokeTimer);
   if (tty) process.stdout.write(`\r${status()}\u001b[K\n`);
   out('stopping: draining the fleet and the TMS, sealing the audit log…');
   await Promise.all([fleet.stop(), rogue.stop(), tms.stop()]);
@@ -219,6 +253,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     telemetryRejected: counts.rejected,
     rejectionsByCode,
     attacksUndetected: rogue.stats.undetected,
+    certificatesRevoked: revokedSerials.length,
+    partnerTokensObtained: tms.tokensObtained,
     tlsHandshakesRefused: counts.tls,
     auditEntries: report.entries,
     auditCheckpoints: report.checkpoints,
