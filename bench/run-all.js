@@ -16,6 +16,7 @@ const BENCHMARKS = [
   'telemetry-ingest.ts',
   'telemetry.ts',
   'tenders.ts',
+  'tender-latency.ts',
   'control-plane-auth.ts',
   'audit.ts',
   'edi.ts',

@@ -65,7 +65,11 @@ describe('fleetgate CLI', () => {
   it('audit verify exits 0 on an intact log and 1 with the index on a tampered row', async () => {
     const store = await openStore({ engine: 'pglite', dataDir: join(dir, 'store') });
     const keys = loadAuditKeys(dir, 'fleetgate.local/audit');
-    const log = new AuditLog(store, { origin: 'fleetgate.local/audit', privateKey: keys.privateKey });
+    const log = new AuditLog(store, {
+      origin: 'fleetgate.local/audit',
+      privateKey: keys.privateKey,
+      mlDsaPrivateKey: keys.mlDsaPrivateKey,
+    });
     for (let i = 0; i < 5; i += 1) {
       await log.append({
         class: 'gateway.started',

@@ -92,6 +92,7 @@ describe.skipIf(!HAS_MOSQUITTO)('MqttTransport', () => {
       ].join('\n'),
     );
     broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    process.once('exit', () => broker.kill('SIGTERM')); // never outlive this test process
     await listening(open);
     await listening(guarded);
     // The test's stand-in for the gateway: same CA, answers per `answer`.

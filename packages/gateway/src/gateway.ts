@@ -30,6 +30,7 @@ import { startRevocationService } from './pki/revocation/service.ts';
 import { LiveTls } from './pki/rollover/live-tls.ts';
 import { startRotationJob } from './pki/rotation/job.ts';
 import { registerRotationMetrics } from './pki/rotation/metrics.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerControlPlaneRoutes } from './routes/control-plane.ts';
 import { registerEstRoutes } from './routes/est.ts';
 import { registerOAuthMetadataRoutes, registerOAuthRoutes } from './routes/oauth.ts';
@@ -109,7 +110,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
   await store.transaction((tx) => syncInventoryFromDataDir(tx, dataDir));
   const keys = ensureAuditKeys(dataDir, config.audit.origin);
-  const audit = new AuditLog(store, { origin: config.audit.origin, privateKey: keys.privateKey }, now);
+  // Checkpoints signed with both keys (Ed25519 + ML-DSA-65); sequencer back-pressure from config.audit.
+  const audit = new AuditLog(
+    store,
+    { origin: config.audit.origin, privateKey: keys.privateKey, mlDsaPrivateKey: keys.mlDsaPrivateKey },
+    now,
+    {
+      maxPendingAppends: config.audit.maxPendingAppends,
+      maxWaitingTransactions: config.audit.maxWaitingTransactions,
+      lockTimeoutMs: config.audit.lockTimeoutMs,
+      retryAfterSeconds: config.audit.retryAfterSeconds,
+    },
+  );
   await audit.publish();
 
   const pki = join(dataDir, 'pki');
@@ -269,8 +281,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     get caBundle() {
       return liveTls.material.ca; // the bundle in force, also after a CA rollover
     },
-    audit,
-    auditVkey: keys.vkey,
+  });
+  // The audit log's read API: checkpoint, verifier keys, entries, proofs, receipts, tlog-tiles.
+  registerAuditRoutes(publicApp, {
+    store,
+    origin: config.audit.origin,
+    vkeys: [keys.vkey, keys.mlDsaVkey],
+    config: config.audit,
   });
   registerOpsRoutes(ops, { store, metrics, ready: () => ready });
   // Revocation: CRL and OCSP on the public listener; revoked certificates refused and their open
@@ -401,8 +418,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await mqtt?.close(); // the message in hand is stored or refused, and acknowledged, first
         await telemetryIngest.close(); // drains group commit: every batch answered 202 is stored
         await revocation.close();
-        const cp = await audit.publish();
-        if (cp !== undefined) events.emit('audit.checkpoint', { size: cp.size });
+        // A store that no longer matches its checkpoints (AUDIT_LOG_INCONSISTENT) is not signed over;
+        // the store is closed regardless.
+        try {
+          const cp = await audit.publish();
+          if (cp !== undefined) events.emit('audit.checkpoint', { size: cp.size });
+        } catch (error) {
+          logger.error({ err: error }, 'final checkpoint not published');
+        }
         await store.close();
         logger.info('gateway stopped');
       })();

@@ -4,7 +4,7 @@
  * audit entry, stores nothing, and the gateway keeps serving. On every store engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAuditPublicKey } from '../src/audit/keys.ts';
+import { loadAuditVerifierKeys } from '../src/audit/keys.ts';
 import { verifyAuditLog } from '../src/audit/verify.ts';
 import { engines } from './support/engines.ts';
 import { batchBytes, envelopeBytes, type Signer, signerFromPem } from './support/envelopes.ts';
@@ -154,7 +154,7 @@ for (const engine of engines()) {
       await t.gateway.audit.publish();
       const report = await verifyAuditLog(t.gateway.store, {
         origin: t.gateway.config.audit.origin,
-        publicKey: loadAuditPublicKey(t.dataDir),
+        ...loadAuditVerifierKeys(t.dataDir),
         requireSealed: true,
       });
       expect(report.problems).toEqual([]);

@@ -4,7 +4,7 @@
  * what is wrong) on any discrepancy, 0 when everything verifies.
  */
 import { resolve } from 'node:path';
-import { loadAuditPublicKey } from '@fleetgate/gateway/audit/keys';
+import { loadAuditVerifierKeys } from '@fleetgate/gateway/audit/keys';
 import { type AuditVerifyReport, verifyAuditLog } from '@fleetgate/gateway/audit/verify';
 import { loadConfig } from '@fleetgate/gateway/config/load';
 import { openStore } from '@fleetgate/gateway/store';
@@ -25,7 +25,7 @@ export async function verifyDataDir(
   try {
     return await verifyAuditLog(store, {
       origin: config.audit.origin,
-      publicKey: loadAuditPublicKey(dataDir),
+      ...loadAuditVerifierKeys(dataDir),
       requireSealed,
     });
   } finally {

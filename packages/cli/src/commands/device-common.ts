@@ -38,12 +38,7 @@ export async function withDeviceContext<T>(
       : { engine: 'postgres', url: config.store.url },
   );
   try {
-    const audit = withAudit
-      ? new AuditLog(store, {
-          origin: config.audit.origin,
-          privateKey: loadAuditKeys(dataDir, config.audit.origin).privateKey,
-        })
-      : undefined;
+    const audit = withAudit ? auditLogFor(store, dataDir, config.audit.origin) : undefined;
     const result = await fn({ dataDir, config, store, audit });
     // A signed checkpoint covers what this command appended (the gateway would at its next tick).
     await audit?.publish();
@@ -69,4 +64,10 @@ export function parseDuration(value: string): number {
   const match = /^([1-9][0-9]{0,7})([smhd]?)$/.exec(value);
   if (match === null) throw new InvalidArgumentError('expected a duration such as 3600, 30m, 24h or 7d');
   return Number(match[1]) * (UNITS[match[2] || 's'] ?? 1);
+}
+
+/** The data directory's audit log, signing checkpoints with both audit keys (Ed25519 + ML-DSA-65). */
+function auditLogFor(store: Store, dataDir: string, origin: string): AuditLog {
+  const keys = loadAuditKeys(dataDir, origin);
+  return new AuditLog(store, { origin, privateKey: keys.privateKey, mlDsaPrivateKey: keys.mlDsaPrivateKey });
 }

@@ -26,6 +26,7 @@ import { loadAuditKeys } from '@fleetgate/gateway/audit/keys';
 import { AuditLog } from '@fleetgate/gateway/audit/log';
 import { loadConfig } from '@fleetgate/gateway/config/load';
 import { listCertificates } from '@fleetgate/gateway/pki/inventory';
+import { syncInventoryFromDataDir } from '@fleetgate/gateway/pki/inventory-sync';
 import { openStore } from '@fleetgate/gateway/store';
 import type { Store } from '@fleetgate/gateway/store/types';
 import { loadOrCreateKek } from '@fleetgate/gateway/telemetry/device-keys/kek';
@@ -69,7 +70,11 @@ async function withStore<T>(opts: Common, fn: (s: Session) => Promise<T>): Promi
   );
   try {
     const keys = loadAuditKeys(dataDir, config.audit.origin);
-    const audit = new AuditLog(store, { origin: config.audit.origin, privateKey: keys.privateKey });
+    const audit = new AuditLog(store, {
+      origin: config.audit.origin,
+      privateKey: keys.privateKey,
+      mlDsaPrivateKey: keys.mlDsaPrivateKey,
+    });
     const result = await fn({ store, audit, dataDir, actor: { kind: 'operator', id: operator } });
     await audit.publish();
     return result;
@@ -104,8 +109,17 @@ function generateSecret(path: string): Uint8Array {
   return secret;
 }
 
-/** Composite key ids of the hybrid for each active certificate of the vehicle (what envelopes name). */
-async function hybridKeyIds(store: Store, vehicleId: string, mlDsa65: KeyObject): Promise<string[]> {
+/**
+ * Composite key ids of the hybrid for each active certificate of the vehicle (what envelopes name). The
+ * inventory is brought up to date with the data directory first, as the gateway does at every start.
+ */
+async function hybridKeyIds(
+  store: Store,
+  dataDir: string,
+  vehicleId: string,
+  mlDsa65: KeyObject,
+): Promise<string[]> {
+  await store.transaction((tx) => syncInventoryFromDataDir(tx, dataDir));
   const certificates = await listCertificates(store, {
     kind: 'vehicle',
     subjectId: vehicleId,
@@ -177,7 +191,8 @@ function addCommand(setExit: (code: number) => void): Command {
               { store, audit },
               { vehicleId, algorithm: opts.alg, publicKey, actor },
             );
-            if (opts.alg === 'ed25519+ml-dsa-65') composite = await hybridKeyIds(store, vehicleId, publicKey);
+            if (opts.alg === 'ed25519+ml-dsa-65')
+              composite = await hybridKeyIds(store, dataDir, vehicleId, publicKey);
           }
           print(
             opts,

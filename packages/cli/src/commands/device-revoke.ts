@@ -115,7 +115,11 @@ export function deviceRevokeCommand(setExit: (code: number) => void): Command {
         // whose gateway never ran (or certificates added since) is recorded here the same way.
         await store.transaction((tx) => syncInventoryFromDataDir(tx, dataDir));
         const keys = loadAuditKeys(dataDir, config.audit.origin);
-        const audit = new AuditLog(store, { origin: config.audit.origin, privateKey: keys.privateKey });
+        const audit = new AuditLog(store, {
+          origin: config.audit.origin,
+          privateKey: keys.privateKey,
+          mlDsaPrivateKey: keys.mlDsaPrivateKey,
+        });
         const entries = await resolveTarget(store, target);
         if (entries.length === 0) {
           console.error(`fleetgate: no vehicle certificate matches ${JSON.stringify(target.slice(0, 80))}`);

@@ -7,8 +7,9 @@
  * With the embedded PGlite store one process owns the data directory: stop the gateway first. With
  * PostgreSQL the commands run beside live gateways, which see a suspension or new keys within a second.
  */
+import type { KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { ensureAuditKeys } from '@fleetgate/gateway/audit/keys';
+import { type AuditKeys, ensureAuditKeys } from '@fleetgate/gateway/audit/keys';
 import { AuditLog } from '@fleetgate/gateway/audit/log';
 import { AuthServerError } from '@fleetgate/gateway/auth/server/errors';
 import { seedClientsFromConfig } from '@fleetgate/gateway/auth/server/seed-clients';
@@ -53,7 +54,7 @@ export async function withPartnerContext<T>(
     const now = () => new Date();
     const audit = new AuditLog(
       store,
-      { origin: config.audit.origin, privateKey: ensureAuditKeys(dataDir, config.audit.origin).privateKey },
+      { origin: config.audit.origin, ...signingKeys(ensureAuditKeys(dataDir, config.audit.origin)) },
       now,
     );
     await seedClientsFromConfig({ store, audit, now }, config.partners);
@@ -101,4 +102,9 @@ export function reportFailure(command: string, error: unknown, setExit: (code: n
     return;
   }
   throw error;
+}
+
+/** Both audit signing keys: checkpoints carry Ed25519 and ML-DSA-65 signatures. */
+function signingKeys(keys: AuditKeys): { privateKey: KeyObject; mlDsaPrivateKey: KeyObject } {
+  return { privateKey: keys.privateKey, mlDsaPrivateKey: keys.mlDsaPrivateKey };
 }

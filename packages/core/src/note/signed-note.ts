@@ -5,8 +5,10 @@
  *   "\n"
  *   "— <key name> <base64(4-byte key ID || signature over text)>\n"   (one or more; U+2014 EM DASH)
  *
- * The text is separated from the signatures by the last blank line of the note. Ed25519 (type 0x01)
- * is the one algorithm today; the key's KeyObject selects it (see ./internal/note-key.ts).
+ * The text is separated from the signatures by the last blank line of the note. Two algorithms: Ed25519
+ * (type 0x01) and ML-DSA-65 (0xff || "fleetgate.dev/ml-dsa-65/v1"); the key's KeyObject selects it
+ * (see ./internal/note-key.ts). A log that signs with both lets verifiers require both
+ * (VerifiedNote.verifiedKeys says exactly which keys verified), so stripping one signature is detected.
  *
  * verifyNote() is how auditors and witnesses read our checkpoints, so a note is hostile until a
  * trusted key has verified it:
@@ -57,6 +59,14 @@ export interface VerifiedNote {
   readonly text: string;
   /** Names of the known keys whose signatures verified, each once, in note order. */
   readonly verifiedBy: readonly string[];
+  /** The known keys whose signatures verified (name, key ID as 8 hex digits, algorithm), in note order. */
+  readonly verifiedKeys: readonly VerifiedNoteKey[];
+}
+
+export interface VerifiedNoteKey {
+  readonly name: string;
+  readonly keyId: string;
+  readonly alg: NoteKeyDescription['alg'];
 }
 
 interface PreparedKey {
@@ -124,6 +134,7 @@ export function verifyNote(note: string | Uint8Array, verifiers: readonly NoteVe
 
   // Steps 4-5.
   const verifiedBy: string[] = [];
+  const verifiedKeys: VerifiedNoteKey[] = [];
   for (const { name, keyId, signature } of signatures) {
     const key = known.get(mapKey(name, keyId));
     if (key === undefined) continue; // unknown key: ignored, as the spec requires
@@ -131,9 +142,12 @@ export function verifyNote(note: string | Uint8Array, verifiers: readonly NoteVe
       throw new CoreError('CORE_NOTE_UNVERIFIED', `signature by ${name}+${toHex(keyId)} does not verify`);
     }
     if (!verifiedBy.includes(name)) verifiedBy.push(name);
+    if (!verifiedKeys.some((k) => k.name === name && k.keyId === toHex(keyId))) {
+      verifiedKeys.push({ name, keyId: toHex(keyId), alg: key.description.alg });
+    }
   }
   if (verifiedBy.length === 0) throw new CoreError('CORE_NOTE_UNVERIFIED', 'no signature from a known key');
-  return { text: decodeUtf8(textBytes) ?? '', verifiedBy };
+  return { text: decodeUtf8(textBytes) ?? '', verifiedBy, verifiedKeys };
 }
 
 function noteBytes(note: string | Uint8Array): Uint8Array {

@@ -6,26 +6,31 @@
  *
  * e.g. "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW". The key ID is
  * SHA-256(name || 0x0A || type || public key)[:4] (https://c2sp.org/signed-note, "Signatures"); a
- * parsed key whose ID does not match its name and key is refused. Supported types: 0x01 Ed25519.
+ * parsed key whose ID does not match its name and key is refused. Supported types: 0x01 Ed25519, and
+ * ML-DSA-65 as 0xff || "fleetgate.dev/ml-dsa-65/v1" || 1952-byte key (the spec's extension mechanism;
+ * ./internal/note-key.ts says why).
  *
  * A verifier key is configuration an operator pastes in, but it may come from a file or a web form:
- * parse defensively, with a 16 KiB limit (room for an ML-DSA-65 key later), strict base64 and
+ * parse defensively, with a 16 KiB limit (an ML-DSA-65 vkey is about 2.7 KB), strict base64 and
  * lower-case hex only. Every failure is CORE_INVALID_KEY.
  */
 import type { KeyObject } from 'node:crypto';
 import { toHex } from '../bytes.ts';
 import { CoreError } from '../errors.ts';
 import { ed25519PublicKeyFromRaw } from '../signature/ed25519.ts';
+import { ML_DSA_65_PUBLIC_KEY_LENGTH, mlDsa65PublicKeyFromRaw } from '../signature/ml-dsa-65.ts';
 import {
   describeNoteKey,
   encodedPublicKey,
+  ML_DSA_65_TYPE_PREFIX,
   type NoteKeyDescription,
   noteKeyIdBytes,
   SIG_TYPE_ED25519,
+  SIG_TYPE_EXTENSION,
 } from './internal/note-key.ts';
 import { fromBase64Std, isValidKeyName, toBase64Std } from './internal/syntax.ts';
 
-/** Signature algorithms a note key can use (ML-DSA-65 joins in a later issue). */
+/** Signature algorithms a note key can use. */
 export type NoteKeyAlgorithm = NoteKeyDescription['alg'];
 
 export interface NoteVerifierKey {
@@ -74,6 +79,19 @@ export function parseVerifierKey(vkey: string): NoteVerifierKey {
         throw new CoreError('CORE_INVALID_KEY', 'Ed25519 verifier key must be 32 bytes');
       publicKey = ed25519PublicKeyFromRaw(raw);
       description = { alg: 'ed25519', sigType: SIG_TYPE_ED25519, rawPublicKey: raw };
+      break;
+    }
+    case SIG_TYPE_EXTENSION: {
+      const prefix = encoded.subarray(0, ML_DSA_65_TYPE_PREFIX.byteLength);
+      if (toHex(prefix) !== toHex(ML_DSA_65_TYPE_PREFIX)) {
+        throw new CoreError('CORE_INVALID_KEY', 'verifier key has an unsupported signature type');
+      }
+      const raw = encoded.slice(ML_DSA_65_TYPE_PREFIX.byteLength);
+      if (raw.byteLength !== ML_DSA_65_PUBLIC_KEY_LENGTH) {
+        throw new CoreError('CORE_INVALID_KEY', 'ML-DSA-65 verifier key must be 1952 bytes');
+      }
+      publicKey = mlDsa65PublicKeyFromRaw(raw);
+      description = { alg: 'ml-dsa-65', sigType: SIG_TYPE_EXTENSION, rawPublicKey: raw };
       break;
     }
     default:

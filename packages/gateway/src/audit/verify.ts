@@ -1,22 +1,45 @@
 /**
- * The audit log verifier: recomputes the RFC 9162 tree from the entries themselves and checks it against
- * every signed checkpoint. It trusts nothing stored beside an entry — not its leaf hash, not the stored
- * compact range, not a checkpoint's root column — only the entry bytes and the audit public key.
+ * The audit log verifier (docs/audit.md "Verifying"): recomputes the RFC 9162 tree from the entries
+ * themselves and checks it against every signed checkpoint. It trusts nothing stored beside an entry —
+ * not its leaf hash, not the stored compact range, not a checkpoint's root column — only the entry bytes
+ * and the two audit public keys.
  *
- * Reports precisely what is wrong: which index does not match its leaf hash, which index is missing,
- * which checkpoint's signature fails or whose root the entries no longer produce (an entry in a range
- * was altered together with its leaf hash), and a rewound log (a checkpoint larger than the log).
+ * Every checkpoint must carry BOTH signatures, Ed25519 and ML-DSA-65, and both must verify
+ * (SECURITY-CHECKLIST "Audit log": a checkpoint with one signature stripped is reported, never accepted
+ * on the strength of the other). Consecutive checkpoints are consistent because each root is recomputed
+ * from the same entries.
+ *
+ * Reports precisely what is wrong, each problem with a stable code (AuditProblemCode): which index does
+ * not match its leaf hash, which index is missing, which checkpoint's signature is missing or fails or
+ * whose root the entries no longer produce (an entry in a range was altered together with its leaf
+ * hash), and a rewound log (a checkpoint larger than the log).
  */
 import type { KeyObject } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
 import { MerkleFrontier } from '@fleetgate/core/merkle/frontier';
 import { leafHash } from '@fleetgate/core/merkle/hash';
 import { parseCheckpoint } from '@fleetgate/core/note/checkpoint';
-import { verifyNote } from '@fleetgate/core/note/signed-note';
+import { type NoteVerifier, verifyNote } from '@fleetgate/core/note/signed-note';
+import { encodeVerifierKey } from '@fleetgate/core/note/verifier-key';
 import { type Store, toSafeNumber } from '../store/store.ts';
 import { type AuditValue, canonicalJson } from './canonical-json.ts';
 
+/** Closed union of the verifier's findings (docs/audit.md "Verifying"). */
+export type AuditProblemCode =
+  | 'AUDIT_ENTRY_MISSING'
+  | 'AUDIT_ENTRY_HASH_MISMATCH'
+  | 'AUDIT_ENTRY_NOT_CANONICAL'
+  | 'AUDIT_CHECKPOINT_SIGNATURE_MISSING'
+  | 'AUDIT_CHECKPOINT_SIGNATURE_INVALID'
+  | 'AUDIT_CHECKPOINT_MALFORMED'
+  | 'AUDIT_CHECKPOINT_ORIGIN'
+  | 'AUDIT_CHECKPOINT_STORED_MISMATCH'
+  | 'AUDIT_LOG_REWOUND'
+  | 'AUDIT_ROOT_MISMATCH'
+  | 'AUDIT_ENTRIES_UNSEALED';
+
 export interface AuditProblem {
+  code: AuditProblemCode;
   index?: number;
   checkpointSize?: number;
   problem: string;
@@ -36,7 +59,10 @@ export interface AuditVerifyReport {
 
 export interface AuditVerifyOptions {
   origin: string;
+  /** Ed25519 audit key. */
   publicKey: KeyObject;
+  /** ML-DSA-65 audit key: both signatures are required on every checkpoint. */
+  mlDsaPublicKey: KeyObject;
   /** Treat entries after the last checkpoint as a failure (the default after a clean shutdown). */
   requireSealed?: boolean;
   /** Stop listing after this many problems (the verdict is unaffected). */
@@ -81,14 +107,24 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     for (const row of rows) {
       const index = toSafeNumber(row.idx);
       if (index !== expected) {
-        report({ index: expected, problem: `entries ${expected}..${index - 1} are missing` });
+        report({
+          code: 'AUDIT_ENTRY_MISSING',
+          index: expected,
+          problem: `entries ${expected}..${index - 1} are missing`,
+        });
         // Nothing after a gap can produce the signed roots; keep checking leaf hashes only.
       }
       const hash = leafHash(utf8(row.entry));
       if (toHex(hash) !== toHex(row.leaf_hash)) {
-        report({ index, problem: 'entry does not match its stored leaf hash (entry or hash altered)' });
+        report({
+          code: 'AUDIT_ENTRY_HASH_MISMATCH',
+          index,
+          problem: 'entry does not match its stored leaf hash (entry or hash altered)',
+        });
       }
-      if (!isCanonical(row.entry)) report({ index, problem: 'entry is not canonical JSON' });
+      if (!isCanonical(row.entry)) {
+        report({ code: 'AUDIT_ENTRY_NOT_CANONICAL', index, problem: 'entry is not canonical JSON' });
+      }
       if (index === frontier.size) {
         frontier.append(hash);
         if (wanted.has(frontier.size)) recomputed.set(frontier.size, frontier.root());
@@ -102,26 +138,28 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
   let verifiedSize = 0;
   for (const cp of checkpoints) {
     const at = { checkpointSize: cp.size };
-    let body: string;
-    try {
-      body = verifyNote(cp.note, [{ name: options.origin, publicKey: options.publicKey }]).text;
-    } catch {
-      report({ ...at, problem: 'checkpoint signature does not verify with the audit key' });
-      continue;
-    }
+    const body = checkSignatures(cp.note, options, (code, problem) => report({ code, ...at, problem }));
+    if (body === undefined) continue;
     let parsed: ReturnType<typeof parseCheckpoint>;
     try {
       parsed = parseCheckpoint(body);
     } catch {
-      report({ ...at, problem: 'signed checkpoint body is malformed' });
+      report({ code: 'AUDIT_CHECKPOINT_MALFORMED', ...at, problem: 'signed checkpoint body is malformed' });
       continue;
     }
-    if (parsed.origin !== options.origin) report({ ...at, problem: `checkpoint origin is ${parsed.origin}` });
+    if (parsed.origin !== options.origin) {
+      report({ code: 'AUDIT_CHECKPOINT_ORIGIN', ...at, problem: `checkpoint origin is ${parsed.origin}` });
+    }
     if (parsed.size !== cp.size || toHex(parsed.rootHash) !== toHex(cp.rootHash)) {
-      report({ ...at, problem: 'stored size or root differs from the signed checkpoint' });
+      report({
+        code: 'AUDIT_CHECKPOINT_STORED_MISMATCH',
+        ...at,
+        problem: 'stored size or root differs from the signed checkpoint',
+      });
     }
     if (cp.size > frontier.size) {
       report({
+        code: 'AUDIT_LOG_REWOUND',
         ...at,
         problem: `log rewound: checkpoint covers ${cp.size} entries, log holds ${frontier.size}`,
       });
@@ -131,6 +169,7 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     if (root === undefined || toHex(root) !== toHex(parsed.rootHash)) {
       const previous = Math.max(0, ...checkpoints.filter((c) => c.size < cp.size).map((c) => c.size));
       report({
+        code: 'AUDIT_ROOT_MISMATCH',
         ...at,
         problem: `entries no longer produce the signed root: an entry in [${previous}, ${cp.size}) was altered`,
       });
@@ -142,6 +181,7 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
   const unsealedEntries = Math.max(0, entries - verifiedSize);
   if (options.requireSealed === true && unsealedEntries > 0 && problemCount === 0) {
     report({
+      code: 'AUDIT_ENTRIES_UNSEALED',
       index: verifiedSize,
       problem: `${unsealedEntries} entries are not covered by a signed checkpoint`,
     });
@@ -155,6 +195,66 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     rootHash: entries === frontier.size ? toHex(frontier.root()) : null,
     problems,
   };
+}
+
+/**
+ * Both signatures must be present and verify: each key is checked on its own, so the report says which
+ * one is missing (stripped) or fails. Returns the signed text, or undefined after reporting.
+ */
+function checkSignatures(
+  note: string,
+  options: AuditVerifyOptions,
+  report: (code: AuditProblemCode, problem: string) => void,
+): string | undefined {
+  const keys: [string, NoteVerifier][] = [
+    ['Ed25519', { name: options.origin, publicKey: options.publicKey }],
+    ['ML-DSA-65', { name: options.origin, publicKey: options.mlDsaPublicKey }],
+  ];
+  let text: string | undefined;
+  let ok = true;
+  for (const [alg, key] of keys) {
+    const result = verifyOne(note, key);
+    if (result.kind === 'verified') {
+      text = result.text;
+    } else if (result.kind === 'missing') {
+      ok = false;
+      report(
+        'AUDIT_CHECKPOINT_SIGNATURE_MISSING',
+        `checkpoint has no ${alg} signature by the audit key (stripped)`,
+      );
+    } else {
+      ok = false;
+      report(
+        'AUDIT_CHECKPOINT_SIGNATURE_INVALID',
+        `checkpoint ${alg} signature does not verify with the audit key`,
+      );
+    }
+  }
+  return ok ? text : undefined;
+}
+
+type OneKey = { kind: 'verified'; text: string } | { kind: 'missing' } | { kind: 'invalid' };
+
+function verifyOne(note: string, key: NoteVerifier): OneKey {
+  if (!hasSignatureLine(note, key)) return { kind: 'missing' };
+  try {
+    return { kind: 'verified', text: verifyNote(note, [key]).text };
+  } catch {
+    return { kind: 'invalid' };
+  }
+}
+
+/** Whether the note has a signature line whose name and key ID are this key's. */
+function hasSignatureLine(note: string, key: NoteVerifier): boolean {
+  const [, keyId, key64] = encodeVerifierKey(key.name, key.publicKey).split('+');
+  if (keyId === undefined || key64 === undefined) return false;
+  const prefix = `\u2014 ${key.name} `;
+  for (const line of note.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const raw = Buffer.from(line.slice(prefix.length), 'base64');
+    if (raw.byteLength >= 4 && raw.subarray(0, 4).toString('hex') === keyId) return true;
+  }
+  return false;
 }
 
 function isCanonical(entry: string): boolean {

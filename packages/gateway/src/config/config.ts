@@ -41,7 +41,8 @@ export interface GatewayConfig {
   lanes: LaneConfig[];
   fleet: { vehicles: string[] };
   partners: PartnerConfig[];
-  audit: { origin: string; checkpointIntervalMs: number };
+  /** The audit log: origin, checkpoint cadence, sequencer back-pressure, read API page size; docs/audit.md. */
+  audit: AuditConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** EST enrollment (RFC 7030) on the public listener; docs/pki.md "Enrollment (EST)". */
   enrollment: EnrollmentConfig;
@@ -61,6 +62,8 @@ export interface GatewayConfig {
   mqtt: MqttConfig;
   /** Telemetry ingest: signature suites, clock-skew flag, per-device limits, group commit; docs/telemetry.md. */
   telemetryIngest: TelemetryIngestConfig;
+  /** Tender decision engine, idempotency keys (issue 6); docs/tendering.md "Decision engine". */
+  tenderEngine: TenderEngineConfig;
 }
 
 export interface EnrollmentConfig {
@@ -127,7 +130,7 @@ export function defaultConfig(): GatewayConfig {
     ],
     fleet: { vehicles: Array.from({ length: 12 }, (_, i) => `TRK-${String(i + 1).padStart(3, '0')}`) },
     partners: [{ id: 'acme-tms', tenant: 'acme' }],
-    audit: { origin: 'fleetgate.local/audit', checkpointIntervalMs: 1000 },
+    audit: { origin: 'fleetgate.local/audit', checkpointIntervalMs: 1000, ...defaultAuditSequencerConfig() },
     log: { level: 'info' },
     enrollment: defaultEnrollmentConfig(),
     rotation: defaultRotationConfig(),
@@ -138,6 +141,7 @@ export function defaultConfig(): GatewayConfig {
     tls: defaultTlsConfig(),
     mqtt: defaultMqttConfig(),
     telemetryIngest: defaultTelemetryIngestConfig(),
+    tenderEngine: defaultTenderEngineConfig(),
   };
 }
 
@@ -352,8 +356,8 @@ export function defaultTelemetryIngestConfig(): TelemetryIngestConfig {
     algorithms: [...TELEMETRY_ALGORITHMS],
     clockSkewWarnSeconds: 30,
     rateLimits: {
-      records: { burst: 20_000, perSecond: 2_000 },
-      bytes: { burst: 16 * 1_048_576, perSecond: 2 * 1_048_576 },
+      records: { burst: 50_000, perSecond: 5_000 },
+      bytes: { burst: 32 * 1_048_576, perSecond: 4 * 1_048_576 },
     },
     maxConnectionsPerDevice: 4,
     groupCommit: { maxDelayMs: 2, maxBatches: 256, maxQueuedRecords: 200_000 },
@@ -392,5 +396,65 @@ export function defaultMqttConfig(): MqttConfig {
     reconnectMs: 1000,
     sessionExpirySeconds: 3600,
     keepaliveSeconds: 30,
+  };
+}
+
+/** The tender decision engine beyond lanes and limits (issue 6; docs/tendering.md "Decision engine"). */
+export interface TenderEngineConfig {
+  /** ODD: the daily hours (UTC, "HH:MM", end may be "24:00"; end < start wraps midnight) a pickup may start. */
+  operatingHours: { start: string; end: string };
+  /** ODD: equipment the autonomous driver is qualified to pull. */
+  oddEquipment: string[];
+  /** Trucks available for loads at one time; null: the number of configured fleet vehicles. */
+  fleetSize: number | null;
+  /** Planning speed for window feasibility and the ETA. */
+  averageSpeedKmh: number;
+  /** Road distance per lane id; a lane without one goes to human review (feasibility unknown). */
+  laneDistanceKm: Record<string, number>;
+  /** A window that is feasible with less slack than this goes to human review. */
+  reviewSlackMinutes: number;
+  /** A pickup further ahead than this goes to human review; null: no horizon. */
+  planningHorizonDays: number | null;
+  /** How long an Idempotency-Key and its response are kept. */
+  idempotencyTtlSeconds: number;
+}
+
+export function defaultTenderEngineConfig(): TenderEngineConfig {
+  return {
+    operatingHours: { start: '00:00', end: '24:00' },
+    oddEquipment: ['dry_van', 'reefer'],
+    fleetSize: null,
+    averageSpeedKmh: 80,
+    laneDistanceKm: { 'DAL-HOU': 385, 'FTW-ELP': 920 },
+    reviewSlackMinutes: 30,
+    planningHorizonDays: null,
+    idempotencyTtlSeconds: 86_400,
+  };
+}
+
+/** Audit log settings (docs/audit.md "Back-pressure", "Read API"). */
+export interface AuditConfig {
+  origin: string;
+  checkpointIntervalMs: number;
+  /** append() calls queued for group sequencing before SERVICE_UNAVAILABLE. */
+  maxPendingAppends: number;
+  /** Transactions of one node waiting for the sequencer lock before SERVICE_UNAVAILABLE. */
+  maxWaitingTransactions: number;
+  /** Longest wait for the sequencer lock (ms) before SERVICE_UNAVAILABLE. */
+  lockTimeoutMs: number;
+  /** Retry-After (s) on SERVICE_UNAVAILABLE from the sequencer. */
+  retryAfterSeconds: number;
+  /** Most entries GET /v1/audit/entries returns at once. */
+  maxEntriesPerPage: number;
+}
+
+/** Defaults for the audit keys added after origin and checkpointIntervalMs (absent keys get these). */
+export function defaultAuditSequencerConfig(): Omit<AuditConfig, 'origin' | 'checkpointIntervalMs'> {
+  return {
+    maxPendingAppends: 50_000,
+    maxWaitingTransactions: 512,
+    lockTimeoutMs: 5_000,
+    retryAfterSeconds: 1,
+    maxEntriesPerPage: 1_000,
   };
 }

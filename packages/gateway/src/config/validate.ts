@@ -4,6 +4,7 @@
  */
 import {
   type AuthConfig,
+  defaultAuditSequencerConfig,
   defaultAuthConfig,
   defaultEnrollmentConfig,
   defaultExternalIssuer,
@@ -13,6 +14,7 @@ import {
   defaultRevocationConfig,
   defaultRotationConfig,
   defaultTelemetryIngestConfig,
+  defaultTenderEngineConfig,
   defaultTlsConfig,
   type EnrollmentConfig,
   type ExternalIssuerConfig,
@@ -28,6 +30,7 @@ import {
   type RotationConfig,
   TELEMETRY_ALGORITHMS,
   type TelemetryIngestConfig,
+  type TenderEngineConfig,
   type TlsConfig,
 } from './config.ts';
 
@@ -125,6 +128,7 @@ export function validateConfig(input: unknown): GatewayConfig {
       'tls',
       'mqtt',
       'telemetryIngest',
+      'tenderEngine',
     ]) ?? {};
 
   const listener = (v: unknown, p: string): ListenerConfig => {
@@ -192,10 +196,26 @@ export function validateConfig(input: unknown): GatewayConfig {
     };
   });
 
-  const a = c.object(root.audit, '$.audit', ['origin', 'checkpointIntervalMs']) ?? {};
+  const a =
+    c.object(root.audit, '$.audit', [
+      'origin',
+      'checkpointIntervalMs',
+      'maxPendingAppends',
+      'maxWaitingTransactions',
+      'lockTimeoutMs',
+      'retryAfterSeconds',
+      'maxEntriesPerPage',
+    ]) ?? {};
+  // Sequencer and read-API keys (issue 7): absent keys get their defaults, so older files still load.
+  const ad = { ...defaultAuditSequencerConfig(), ...a };
   const audit = {
     origin: c.string(a.origin, '$.audit.origin', /^[A-Za-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/),
     checkpointIntervalMs: c.int(a.checkpointIntervalMs, '$.audit.checkpointIntervalMs', 50, 60_000),
+    maxPendingAppends: c.int(ad.maxPendingAppends, '$.audit.maxPendingAppends', 1, 10_000_000),
+    maxWaitingTransactions: c.int(ad.maxWaitingTransactions, '$.audit.maxWaitingTransactions', 1, 100_000),
+    lockTimeoutMs: c.int(ad.lockTimeoutMs, '$.audit.lockTimeoutMs', 10, 600_000),
+    retryAfterSeconds: c.int(ad.retryAfterSeconds, '$.audit.retryAfterSeconds', 1, 3_600),
+    maxEntriesPerPage: c.int(ad.maxEntriesPerPage, '$.audit.maxEntriesPerPage', 1, 10_000),
   };
 
   const lg = c.object(root.log, '$.log', ['level']) ?? {};
@@ -246,6 +266,8 @@ export function validateConfig(input: unknown): GatewayConfig {
   const mqtt = mqttSection(c, root.mqtt);
   // telemetryIngest (issue 5): absent, or any key of it absent, gets the default.
   const telemetryIngest = telemetryIngestSection(c, root.telemetryIngest);
+  // tenderEngine (issue 6): absent, or any key of it absent, gets the default.
+  const tenderEngine = tenderEngineSection(c, root.tenderEngine);
 
   for (const [name, list] of [
     ['$.lanes', lanes.map((x) => x.id)],
@@ -274,6 +296,7 @@ export function validateConfig(input: unknown): GatewayConfig {
     tls,
     mqtt,
     telemetryIngest,
+    tenderEngine,
   };
 }
 
@@ -504,10 +527,12 @@ function telemetryIngestSection(c: Checker, value: unknown): TelemetryIngestConf
     o.groupCommit === undefined
       ? {}
       : (c.object(o.groupCommit, `${p}.groupCommit`, Object.keys(d.groupCommit)) ?? {});
+  const before = c.problems.length;
   const algorithms = or(o.algorithms, d.algorithms, (v) =>
     c.array(v, `${p}.algorithms`, (a, q) => c.enumOf(a, q, TELEMETRY_ALGORITHMS), 4),
   );
-  if (algorithms.length === 0 || new Set(algorithms).size !== algorithms.length) {
+  const listed = c.problems.length === before; // an invalid name is reported once, not again as a duplicate
+  if (listed && (algorithms.length === 0 || new Set(algorithms).size !== algorithms.length)) {
     c.problems.push(`${p}.algorithms: must name at least one suite, each once`);
   }
   return {
@@ -574,4 +599,56 @@ function mqttSection(c: Checker, value: unknown): MqttConfig {
     c.problems.push(`${p}.connections: more than 1 needs a sharedGroup (each would receive every message)`);
   }
   return mqtt;
+}
+
+const HOUR_MINUTE = /^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/;
+
+function tenderEngineSection(c: Checker, value: unknown): TenderEngineConfig {
+  const d = defaultTenderEngineConfig();
+  if (value === undefined) return d;
+  const p = '$.tenderEngine';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const or = <T>(v: unknown, fallback: T, read: (v: unknown) => T): T =>
+    v === undefined ? fallback : read(v);
+  const hours = or(o.operatingHours, d.operatingHours, (v) => {
+    const h = c.object(v, `${p}.operatingHours`, ['start', 'end']) ?? {};
+    return {
+      start: c.string(h.start, `${p}.operatingHours.start`, HOUR_MINUTE),
+      end: c.string(h.end, `${p}.operatingHours.end`, HOUR_MINUTE),
+    };
+  });
+  const distances = or(o.laneDistanceKm, d.laneDistanceKm, (v) => {
+    const isMap = typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isMap) c.problems.push(`${p}.laneDistanceKm: must be an object`);
+    const m = isMap ? (v as Record<string, unknown>) : {};
+    const out: Record<string, number> = {};
+    for (const [lane, km] of Object.entries(m)) {
+      if (!ID_PATTERN.test(lane))
+        c.problems.push(`${p}.laneDistanceKm: ${JSON.stringify(lane)} is not a lane id`);
+      else out[lane] = c.int(km, `${p}.laneDistanceKm.${lane}`, 1, 20_000);
+    }
+    return out;
+  });
+  return {
+    operatingHours: hours,
+    oddEquipment: or(o.oddEquipment, d.oddEquipment, (v) =>
+      c.array(v, `${p}.oddEquipment`, (e, q) => c.string(e, q, /^[a-z_]{1,32}$/), 16),
+    ),
+    fleetSize: or(o.fleetSize, d.fleetSize, (v) =>
+      v === null ? null : c.int(v, `${p}.fleetSize`, 0, 1_000_000),
+    ),
+    averageSpeedKmh: or(o.averageSpeedKmh, d.averageSpeedKmh, (v) =>
+      c.int(v, `${p}.averageSpeedKmh`, 1, 200),
+    ),
+    laneDistanceKm: distances,
+    reviewSlackMinutes: or(o.reviewSlackMinutes, d.reviewSlackMinutes, (v) =>
+      c.int(v, `${p}.reviewSlackMinutes`, 0, 10_080),
+    ),
+    planningHorizonDays: or(o.planningHorizonDays, d.planningHorizonDays, (v) =>
+      v === null ? null : c.int(v, `${p}.planningHorizonDays`, 1, 3660),
+    ),
+    idempotencyTtlSeconds: or(o.idempotencyTtlSeconds, d.idempotencyTtlSeconds, (v) =>
+      c.int(v, `${p}.idempotencyTtlSeconds`, 60, 30 * 86_400),
+    ),
+  };
 }

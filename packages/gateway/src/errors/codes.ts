@@ -38,6 +38,12 @@ export const ERROR_CODES = {
   TELEMETRY_SIGNER_EXPIRED: { status: 403, title: "The signing key's certificate is not valid now" },
   TENDER_DUPLICATE_REFERENCE: { status: 409, title: 'A tender with this reference already exists' },
   TENDER_NOT_FOUND: { status: 404, title: 'No such tender' },
+  // Tender lifecycle and API v1 (issue 6, part B; docs/tendering.md).
+  TENDER_TRANSITION_ILLEGAL: { status: 409, title: 'The tender cannot make this transition from its status' },
+  TENDER_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key was used with a different request' },
+  TENDER_REASON_REQUIRED: { status: 422, title: 'An operator decision needs a reason' },
+  TENDER_VEHICLE_UNKNOWN: { status: 422, title: 'Dispatch must name a vehicle of the fleet' },
+  TENDER_CURSOR_INVALID: { status: 400, title: 'Pagination cursor is invalid' },
   // Resource server (auth/resource/): access tokens and DPoP proofs on control-plane routes. Each answer
   // also carries the RFC 6750 / RFC 9449 WWW-Authenticate error (docs/auth.md "Errors").
   AUTH_TOKEN_MISSING: { status: 401, title: 'An access token is required' },
@@ -100,6 +106,14 @@ export const ERROR_CODES = {
   EST_KEY_REUSED: { status: 409, title: 'Certificate request reuses a certified key' },
   EST_ALREADY_ROTATED: { status: 409, title: 'Certificate was already rotated to another key' },
   EST_CERTIFICATE_NOT_ACTIVE: { status: 403, title: 'Certificate is revoked or must re-enroll' },
+  // Audit log read API and integrity (audit/, routes/audit.ts; docs/audit.md "Read API").
+  AUDIT_SIZE_PAST_TREE: { status: 400, title: 'Tree size is past the latest checkpoint' },
+  AUDIT_INDEX_PAST_SIZE: { status: 400, title: 'Leaf index is not below the tree size' },
+  AUDIT_SIZES_REVERSED: { status: 400, title: 'Consistency proof sizes are in the wrong order' },
+  AUDIT_LEAF_NOT_FOUND: { status: 404, title: 'No audit entry with this leaf hash' },
+  AUDIT_ENTRY_NOT_SEALED: { status: 404, title: 'Audit entry is not yet covered by a checkpoint' },
+  AUDIT_TILE_NOT_FOUND: { status: 404, title: 'No such tile in the published tree' },
+  AUDIT_LOG_INCONSISTENT: { status: 500, title: 'Audit log store is inconsistent with its checkpoints' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service temporarily unavailable' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -4,6 +4,9 @@
  * one writer puts the whole group in ONE transaction (write-group.ts) and hands each caller its own
  * outcome. While a group is being written the next one gathers, so under load groups grow by themselves
  * and the cost of a commit (round trips, WAL flush, the audit lock) is shared by every batch in it.
+ * On PostgreSQL two writers run at once on two connections (one on PGlite, which has one): while one group
+ * waits for its commit the next is already being written. Two groups never both accept one counter — the
+ * replay-window row lock makes the second wait for the first's commit and see its window.
  *
  * Back-pressure, not an unbounded queue (CONVENTIONS.md §13): beyond `maxQueuedRecords` waiting records a
  * batch is refused at once with 503 SERVICE_UNAVAILABLE and Retry-After; a rejection that cannot be queued
@@ -11,7 +14,8 @@
  *
  * Failure isolation: when a group's transaction fails (a store error, a constraint a bug let through),
  * each of its items is retried alone, so one poisoned item fails only itself. An item that still fails is
- * answered INTERNAL_ERROR; nothing of it was stored.
+ * answered INTERNAL_ERROR; nothing of it was stored. A saturated audit sequencer (SERVICE_UNAVAILABLE) is
+ * passed to every item of the group as it is, with its Retry-After, without retrying.
  *
  * close() refuses new items and drains what is queued, for a shutdown that loses nothing accepted.
  */
@@ -46,7 +50,7 @@ export class IngestQueue {
   #queue: Pending[] = [];
   #queuedRecords = 0;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  #writing: Promise<void> | undefined;
+  readonly #writers = new Set<Promise<void>>();
   #closed = false;
 
   constructor(
@@ -96,20 +100,20 @@ export class IngestQueue {
   async close(): Promise<void> {
     this.#closed = true;
     for (;;) {
-      if (this.#writing !== undefined) await this.#writing;
+      if (this.#writers.size > 0) await Promise.all(this.#writers);
       else if (this.#queue.length > 0) this.#startNow();
       else return;
     }
   }
 
   #schedule(): void {
-    if (this.#writing !== undefined) return; // the running writer takes this item next
+    if (this.#writers.size >= this.#conn.writers) return; // a running writer takes this item next
     if (this.#queue.length >= this.#options.maxBatches) {
       this.#startNow();
     } else if (this.#timer === undefined) {
       const fire = () => {
         this.#timer = undefined;
-        if (this.#writing === undefined) this.#start();
+        if (this.#writers.size < this.#conn.writers && this.#queue.length > 0) this.#start();
       };
       this.#timer =
         this.#options.maxDelayMs === 0 ? setImmediate(fire) : setTimeout(fire, this.#options.maxDelayMs);
@@ -126,11 +130,12 @@ export class IngestQueue {
   }
 
   #start(): void {
-    this.#writing = this.#drain().finally(() => {
-      this.#writing = undefined;
+    const writer: Promise<void> = this.#drain().finally(() => {
+      this.#writers.delete(writer);
       // Items submitted between the writer's last look at the queue and now have waited long enough.
-      if (this.#queue.length > 0) this.#startNow();
+      if (this.#queue.length > 0 && this.#writers.size < this.#conn.writers) this.#startNow();
     });
+    this.#writers.add(writer);
   }
 
   /** Writes groups until the queue is empty: items that arrived during a write have waited long enough. */
@@ -159,8 +164,16 @@ export class IngestQueue {
       for (const v of written.vehicles) this.#knownReplayRows.add(v);
       this.#metrics?.groupItems.observe(group.length);
       this.#metrics?.groupSeconds.observe((performance.now() - started) / 1000);
-      group.forEach((p, i) => p.resolve(written.outcomes[i] as GroupOutcome));
+      group.forEach((p, i) => {
+        p.resolve(written.outcomes[i] as GroupOutcome);
+      });
     } catch (error) {
+      // A saturated store (the audit sequencer's lock wait, SERVICE_UNAVAILABLE) is no item's fault:
+      // every caller gets the 503 with its Retry-After, and nothing is retried here.
+      if (error instanceof GatewayError && error.code === 'SERVICE_UNAVAILABLE') {
+        for (const p of group) p.reject(error);
+        return;
+      }
       if (group.length > 1) {
         this.#logger?.warn(
           { err: error, items: group.length },

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { EdgeClient, type EnvelopeTransport, type FlushResult } from '@fleetgate/edge/client';
 import { DurableCounter } from '@fleetgate/edge/counter';
 import { signEnvelope } from '@fleetgate/edge/signer';
-import { type Fault, FaultyTransport, flipBit } from '@fleetgate/sim/faulty-transport';
 import { DrivingState, TELEMETRY_PAYLOAD_TYPE } from '@fleetgate/protocol/telemetry';
+import { type Fault, FaultyTransport, flipBit } from '@fleetgate/sim/faulty-transport';
 import { expect } from 'vitest';
-import type { TestGateway } from '../support/harness.ts';
 import { batchBytes, signerFromPem } from '../support/envelopes.ts';
+import type { TestGateway } from '../support/harness.ts';
 import { envelopeLayout, expectedCode } from './envelope-layout.ts';
 
 export type TransportFactory = (vehicleId: string) => EnvelopeTransport;
@@ -165,10 +165,7 @@ export async function mixedFaults(tg: TestGateway, makeTransport: TransportFacto
  * Reordering inside the replay window: envelopes held back and delivered after later ones are all
  * stored; one below the window is refused as TELEMETRY_COUNTER_TOO_OLD, one just inside it is stored.
  */
-export async function reorderInsideWindow(
-  tg: TestGateway,
-  makeTransport: TransportFactory,
-): Promise<void> {
+export async function reorderInsideWindow(tg: TestGateway, makeTransport: TransportFactory): Promise<void> {
   const id = 'TRK-002';
   const signer = signerFromPem(tg.vehicle(id).key);
   const sign = (counter: bigint) =>
@@ -228,7 +225,8 @@ export async function bitFlipEveryByte(tg: TestGateway, makeTransport: Transport
     const answer = await faulty.inject(flipBit(envelope, at * 8 + bit));
     const code = 'problem' in answer ? answer.problem?.code : undefined;
     const expected = expectedCode(envelope, layout, at, bit);
-    if (expected === undefined) expect(REFUSALS.has(code ?? ''), `byte ${at} (${layout[at]}): ${code}`).toBe(true);
+    if (expected === undefined)
+      expect(REFUSALS.has(code ?? ''), `byte ${at} (${layout[at]}): ${code}`).toBe(true);
     else expect(code, `byte ${at} (${layout[at]}), bit ${bit}`).toBe(expected);
     seenCodes.set(code ?? '', (seenCodes.get(code ?? '') ?? 0) + 1);
   }

@@ -106,6 +106,25 @@ describe.skipIf(MOSQUITTO === undefined)('the generated broker configuration', (
     expect(received).toEqual([]);
   });
 
+  it('keeps no retained envelope: a retained publish is refused', async () => {
+    const creds = m.tg.vehicle('TRK-003');
+    const client = await raw(m.url, creds);
+    const envelope = envelopeBytes(signerFromPem(creds.key), 500n, batchBytes('TRK-003'));
+    // The broker disconnects the client (MQTT 5 reason 0x9A, retain not supported) instead of answering.
+    const closed = new Promise<string>((resolve) => client.once('close', () => resolve('closed')));
+    const published = client
+      .publishAsync('fleet/TRK-003/telemetry', Buffer.from(envelope), { qos: 1, retain: true })
+      .then(
+        () => 'published',
+        () => 'refused',
+      );
+    expect(['closed', 'refused']).toContain(await Promise.race([closed, published]));
+    const stored = await m.tg.gateway.store.query(
+      `SELECT 1 FROM telemetry_batches WHERE vehicle_id = 'TRK-003' AND counter = 500`,
+    );
+    expect(stored).toEqual([]);
+  });
+
   it('offers TLS 1.3 only and requires a certificate from the fleetgate CA', async () => {
     const creds = m.tg.vehicle('TRK-001');
     const port = String(m.broker.port);

@@ -4,11 +4,10 @@
  * generated from its data directory (broker-config.ts) on a free port, never 1883. Skips visibly when
  * mosquitto is not installed.
  */
-import { createServer } from 'node:net';
-import type { MqttConfig } from '../../src/config/config.ts';
-import { defaultMqttConfig, type GatewayConfig } from '../../src/config/config.ts';
+import { defaultMqttConfig, type GatewayConfig, type MqttConfig } from '../../src/config/config.ts';
 import {
   findMosquitto,
+  freeLocalPort,
   type RunningBroker,
   startMosquitto,
 } from '../../src/telemetry/mqtt/broker-process.ts';
@@ -21,19 +20,7 @@ if (MOSQUITTO === undefined) {
 }
 
 /** A port nobody listens on right now (the broker binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address !== null && address.port !== 1883) resolve(address.port);
-        else reject(new Error('no free port'));
-      });
-    });
-  });
-}
+export const freePort = freeLocalPort;
 
 export interface MqttGateway {
   tg: TestGateway;
@@ -67,9 +54,14 @@ export async function startMqttGateway(
   let broker: RunningBroker;
   try {
     broker = await launch();
-    await tg.gateway.mqtt?.ready();
   } catch (error) {
     await tg.stop();
+    throw error;
+  }
+  try {
+    await tg.gateway.mqtt?.ready();
+  } catch (error) {
+    await Promise.allSettled([tg.stop(), broker.stop()]);
     throw error;
   }
   const handle: MqttGateway = {
@@ -81,8 +73,11 @@ export async function startMqttGateway(
       return handle.broker;
     },
     stop: async () => {
-      await tg.stop();
-      await handle.broker.stop();
+      try {
+        await tg.stop();
+      } finally {
+        await handle.broker.stop();
+      }
     },
   };
   return handle;

@@ -186,7 +186,12 @@ for (const engine of engines()) {
       }
       const store = other ?? detachedStore(t.gateway.store);
       const origin = t.gateway.config.audit.origin;
-      const audit = new AuditLog(store, { origin, privateKey: loadAuditKeys(t.dataDir, origin).privateKey });
+      const keys = loadAuditKeys(t.dataDir, origin);
+      const audit = new AuditLog(store, {
+        origin,
+        privateKey: keys.privateKey,
+        mlDsaPrivateKey: keys.mlDsaPrivateKey,
+      });
       await revokeCertificate(
         { store, audit, now: () => new Date() },
         {

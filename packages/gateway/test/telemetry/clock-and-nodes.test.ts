@@ -8,7 +8,7 @@
  * both at once is accepted by exactly one; the flag is still raised once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAuditPublicKey } from '../../src/audit/keys.ts';
+import { loadAuditVerifierKeys } from '../../src/audit/keys.ts';
 import { verifyAuditLog } from '../../src/audit/verify.ts';
 import { engines } from '../support/engines.ts';
 import { batchBytes, envelopeBytes, signerFromPem } from '../support/envelopes.ts';
@@ -165,7 +165,7 @@ describe.skipIf(postgres === undefined)('two gateway nodes on one PostgreSQL sch
     await a.gateway.audit.publish();
     const report = await verifyAuditLog(a.gateway.store, {
       origin: a.gateway.config.audit.origin,
-      publicKey: loadAuditPublicKey(a.dataDir),
+      ...loadAuditVerifierKeys(a.dataDir),
       requireSealed: true,
     });
     expect(report.problems).toEqual([]);

@@ -7,7 +7,7 @@
  *  - the CLI registers an ECDSA key, a hybrid ML-DSA-65 key and a generated HMAC secret, lists them,
  *    sets a policy, and a gateway started on that data directory accepts batches signed with each.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,7 @@ for (const engine of engines()) {
       audit = new AuditLog(store, {
         origin: 'test.fleetgate/audit',
         privateKey: generateKeyPairSync('ed25519').privateKey,
+        mlDsaPrivateKey: generateKeyPairSync('ml-dsa-65').privateKey,
       });
     });
     afterAll(async () => {
@@ -242,16 +243,23 @@ describe('fleetgate device keys (CLI, PGlite)', () => {
       out.push(String(line));
     });
     try {
-      await deviceKeysCommand((c) => {
+      const command = deviceKeysCommand((c) => {
         code = c;
-      }).parseAsync([...args, '--data-dir', dir, '--operator', 'ops-test'], { from: 'user' });
+      });
+      // As main.ts does: usage errors throw instead of exiting the process.
+      for (const c of [command, ...command.commands]) c.exitOverride();
+      const who = args[0] === 'list' ? [] : ['--operator', 'ops-test'];
+      await command.parseAsync([...args, '--data-dir', dir, ...who], { from: 'user' });
     } finally {
       spy.mockRestore();
     }
     return code;
   };
 
+  // The CLI follows DATABASE_URL like every command; this test keeps it on the data directory's PGlite.
+  const databaseUrl = process.env.DATABASE_URL;
   beforeAll(async () => {
+    delete process.env.DATABASE_URL;
     dir = mkdtempSync(join(tmpdir(), 'fleetgate-cli-keys-'));
     await initDataDir({
       dataDir: dir,
@@ -266,7 +274,10 @@ describe('fleetgate device keys (CLI, PGlite)', () => {
       },
     });
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    if (databaseUrl !== undefined) process.env.DATABASE_URL = databaseUrl;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('registers each suite’s key, lists them, sets a policy, and the gateway accepts their signatures', async () => {
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -323,7 +334,7 @@ describe('fleetgate device keys (CLI, PGlite)', () => {
         chain: read('chain.pem'),
         key: read('key.pem'),
       };
-      const certKey = createPublicKey(creds.key) && (await import('node:crypto')).createPrivateKey(creds.key);
+      const certKey = createPrivateKey(creds.key);
       const hybrid = hybridSigner(certKey, ml.privateKey);
       expect(hybridOut.envelopeKeyIds).toEqual([hybrid.keyId]);
       const signers: SuiteSigner[] = [

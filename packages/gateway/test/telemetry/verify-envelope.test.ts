@@ -119,6 +119,27 @@ describe('verifyEnvelope', () => {
     );
   });
 
+  it('verifies ECDSA by a P-256 certificate key without a registered device key', () => {
+    const now = new Date();
+    const p256 = generateEcdsaP256KeyPair();
+    const p256Identity: PeerIdentity = {
+      ...identity,
+      keyId: keyIdOf(p256.publicKey),
+      publicKey: p256.publicKey,
+    };
+    const body = envelope(1n, batchBytes('TRK-001', { sentAt: now.getTime() }), [
+      ecdsaSigner(p256.privateKey),
+    ]);
+    expect(verifyEnvelope(body, p256Identity, limits, now).algorithm).toBe('ecdsa-p256-sha256');
+    // The same key id under the Ed25519 suite is no key of this vehicle.
+    const asEd = envelope(2n, batchBytes('TRK-001', { sentAt: now.getTime() }), [
+      { ...ed25519Signer(certificate.privateKey), keyId: keyIdOf(p256.publicKey) },
+    ]);
+    expect(() => verifyEnvelope(asEd, p256Identity, limits, now)).toThrow(
+      expect.objectContaining({ code: 'TELEMETRY_UNKNOWN_KEY' }),
+    );
+  });
+
   it('verifies with the certificate key alone when no device keys are given', () => {
     const now = new Date();
     const ed = envelope(1n, batchBytes('TRK-001', { sentAt: now.getTime() }), [

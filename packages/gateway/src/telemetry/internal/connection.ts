@@ -31,6 +31,8 @@ export interface IngestConnection {
   readonly engine: 'pglite' | 'postgres';
   /** 'copy' or 'unnest': how records are written (reported by the benchmark). */
   readonly recordWrites: 'copy' | 'unnest';
+  /** Group transactions that may run at once (one per connection). */
+  readonly writers: number;
   transaction<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function storeConnection(store: Store): IngestConnection {
   return {
     engine: store.engine,
     recordWrites: 'unnest',
+    writers: 1,
     transaction: (fn) =>
       store.transaction((tx) =>
         fn({
@@ -75,6 +78,7 @@ export function postgresCopyConnection(url: string, schema?: string, connections
   return {
     engine: 'postgres',
     recordWrites: 'copy',
+    writers: connections,
     transaction: async <T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> => {
       const client = await pool.connect();
       let broken = false;

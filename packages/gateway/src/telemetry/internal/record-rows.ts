@@ -64,7 +64,9 @@ export function recordsCopyText(groups: readonly RecordsToWrite[]): string {
 export function recordsUnnestParams(groups: readonly RecordsToWrite[]): SqlValue[] {
   const cols: string[][] = Array.from({ length: 12 }, () => []);
   const push = (...values: string[]): void => {
-    values.forEach((v, k) => (cols[k] as string[]).push(v));
+    values.forEach((v, k) => {
+      (cols[k] as string[]).push(v);
+    });
   };
   for (const { batchId, vehicleId, batch } of groups) {
     const first = batch.firstSequence;

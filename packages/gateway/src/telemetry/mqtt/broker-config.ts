@@ -11,7 +11,9 @@
  *   - an ACL that lets each configured vehicle write only `fleet/<its id>/telemetry` and read only
  *     `fleet/<its id>/acks`, and lets only the gateway's client identity read `fleet/+/telemetry` and
  *     write `fleet/+/acks`; everything else (other topics, $SYS, unknown identities) is denied;
- *   - a packet size limit just above `telemetry.maxEnvelopeBytes`, and a bounded queue per session.
+ *   - a packet size limit just above `telemetry.maxEnvelopeBytes`, and a bounded queue per session;
+ *   - no retained messages (`retain_available false`: a client that sets the retain flag is disconnected),
+ *     so the broker never keeps an envelope to hand out again at every (re)subscription.
  * The broker presents the gateway's server certificate (DIR/pki/server): vehicles verify it against the
  * same CA bundle, so it must be reached under one of that certificate's names.
  *
@@ -123,6 +125,7 @@ export function renderBrokerConfig(
     'log_type warning',
     'log_type notice',
     'connection_messages true',
+    'retain_available false',
     line('max_packet_size', options.maxEnvelopeBytes + PACKET_OVERHEAD_BYTES),
     line('max_queued_messages', options.maxQueuedMessages ?? 100_000),
     line('user', options.user ?? userInfo().username),

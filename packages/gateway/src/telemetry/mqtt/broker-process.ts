@@ -6,14 +6,15 @@
  * and CRL (checked by test/mqtt/broker.test.ts). Without that a revocation would reach the broker only
  * at its next restart, and a CRL past its nextUpdate would make OpenSSL refuse every client.
  *
- * stop() ends only the process it started (by its pid), with SIGTERM, then SIGKILL after a grace period.
+ * stop() ends only the process it started (by its pid), with SIGTERM, then SIGKILL after a grace period;
+ * so does this process's exit, if stop() was never called.
  * The machine may run other brokers (one on 1883 without TLS): this never touches them, and refuses
  * port 1883.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { connect as connectTcp } from 'node:net';
+import { connect as connectTcp, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { type BrokerConfigOptions, type BrokerFiles, writeBrokerConfig } from './broker-config.ts';
@@ -55,6 +56,21 @@ export function findMosquitto(binary = 'mosquitto'): string | undefined {
   return undefined;
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on right now, never 1883 (for the broker's listener). */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (typeof address === 'object' && address !== null && address.port !== 1883) resolve(address.port);
+        else reject(new GatewayError('SERVICE_UNAVAILABLE', 'no free port'));
+      });
+    });
+  });
+}
+
 function fingerprint(paths: readonly string[]): string {
   const hash = createHash('sha256');
   for (const path of paths) hash.update(existsSync(path) ? readFileSync(path) : Buffer.alloc(0)).update('\0');
@@ -94,8 +110,14 @@ export async function startMosquitto(options: StartMosquittoOptions): Promise<Ru
   void exit.then(() => {
     exited = true;
   });
+  // If this process ends without stop() (a crashed test run), the broker goes with it.
+  const orphan = (): void => {
+    if (!exited) child.kill('SIGTERM');
+  };
+  process.once('exit', orphan);
   const stop = async (): Promise<void> => {
     clearInterval(watcher);
+    process.removeListener('exit', orphan);
     if (exited) return;
     child.kill('SIGTERM');
     const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
