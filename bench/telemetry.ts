@@ -63,7 +63,7 @@ import {
 } from './lib/stats.ts';
 
 type Suite = 'ed25519' | 'ed25519+ml-dsa-65';
-const SUITES: readonly Suite[] = ['ed25519'];
+const SUITES: readonly Suite[] = ['ed25519', 'ed25519+ml-dsa-65'];
 const RECORDS = 100;
 const VEHICLES = Number(process.env.BENCH_TELEMETRY_VEHICLES ?? 12);
 const ROUNDS = 3;
