@@ -13,6 +13,12 @@ import { loadConfig } from '@fleetgate/gateway/config/load';
 import { startGateway } from '@fleetgate/gateway/gateway';
 import { listCertificates } from '@fleetgate/gateway/pki/inventory';
 import { revokeCertificate } from '@fleetgate/gateway/pki/revocation/revoke';
+import {
+  findMosquitto,
+  freeLocalPort,
+  type RunningBroker,
+  startMosquitto,
+} from '@fleetgate/gateway/telemetry/mqtt/broker-process';
 import { CompromisedTruck } from '@fleetgate/sim/compromised-truck';
 import { FleetSimulator, type TruckSpec } from '@fleetgate/sim/fleet';
 import { HUBS } from '@fleetgate/sim/geo';
@@ -34,6 +40,7 @@ export interface DemoSummary {
   rejectionsByCode: Record<string, number>;
   attacksUndetected: number;
   certificatesRevoked: number;
+  telemetryByTransport: { https: number; mqtt: number };
   partnerTokensObtained: number;
   tlsHandshakesRefused: number;
   auditEntries: number;
@@ -98,7 +105,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     { level: config.log.level },
     pino.destination({ dest: join(dataDir, 'logs', 'gateway.log'), sync: false, mkdir: true }),
   );
+  // MQTT through a real Mosquitto when the machine has one: every third truck publishes there, and the
+  // gateway subscribes and verifies the same signed envelopes (docs/mqtt.md). Without it, HTTPS only.
+  const mosquitto = findMosquitto();
+  const mqttPort = mosquitto === undefined ? undefined : await freeLocalPort();
+  if (mqttPort !== undefined)
+    config.mqtt = { ...config.mqtt, enabled: true, url: `mqtts://127.0.0.1:${mqttPort}` };
   const gateway = await startGateway({ dataDir, config, logger });
+  let broker: RunningBroker | undefined;
+  if (mqttPort !== undefined && mosquitto !== undefined) {
+    try {
+      broker = await startMosquitto({
+        dataDir,
+        port: mqttPort,
+        vehicles: config.fleet.vehicles,
+        maxEnvelopeBytes: config.telemetry.maxEnvelopeBytes,
+        binary: mosquitto,
+      });
+      await gateway.mqtt?.ready();
+    } catch (error) {
+      out(`  MQTT broker did not start (${(error as Error).message}): HTTPS only`);
+      broker = undefined;
+    }
+  }
   const a = gateway.addresses;
   const url = (port: number) => `https://localhost:${port}`;
   out(
@@ -152,7 +181,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     startFraction: (i * 0.37) % 1,
   }));
   const stateDir = join(dataDir, 'sim');
-  const fleet = new FleetSimulator({ baseUrl: url(a.telemetry.port), trucks: specs, stateDir });
+  const fleet = new FleetSimulator({
+    baseUrl: url(a.telemetry.port),
+    trucks: specs,
+    stateDir,
+    ...(broker ? { mqtt: { url: broker.url, servername: 'localhost' } } : {}),
+  });
   const rogue = new CompromisedTruck({
     vehicleId: compromisedId,
     victimId: honest[0] as string,
@@ -173,7 +207,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     intervalMs: 1_500,
   });
   out(
-    `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso, ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering with DPoP-bound OAuth tokens`,
+    `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso (${broker ? `every third over MQTT via Mosquitto at ${broker.url}, the rest` : 'all'} over HTTPS/2), ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering with DPoP-bound OAuth tokens`,
   );
   const tty = process.stdout.isTTY === true && options.out === undefined;
   fleet.start();
@@ -235,6 +269,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   out('stopping: draining the fleet and the TMS, sealing the audit log…');
   await Promise.all([fleet.stop(), rogue.stop(), tms.stop()]);
   await gateway.close();
+  await broker?.stop();
   logger.flush();
   const report = await verifyDataDir(dataDir, true, options.env ?? process.env);
   out(
@@ -254,6 +289,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     rejectionsByCode,
     attacksUndetected: rogue.stats.undetected,
     certificatesRevoked: revokedSerials.length,
+    telemetryByTransport: { ...fleet.stats.acceptedByTransport },
     partnerTokensObtained: tms.tokensObtained,
     tlsHandshakesRefused: counts.tls,
     auditEntries: report.entries,
