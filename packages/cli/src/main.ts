@@ -8,6 +8,7 @@ import { caRolloverCommand } from './commands/ca-rollover.ts';
 import { caStatusCommand } from './commands/ca-status.ts';
 import { demoCommand } from './commands/demo.ts';
 import { deviceEnrollCommand } from './commands/device-enroll.ts';
+import { deviceKeysCommand } from './commands/device-keys.ts';
 import { deviceListCommand } from './commands/device-list.ts';
 import { deviceRevokeCommand } from './commands/device-revoke.ts';
 import { deviceRotateCommand } from './commands/device-rotate.ts';
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     deviceRevokeCommand(setExit),
     deviceListCommand(setExit),
     deviceShowCommand(setExit),
+    deviceKeysCommand(setExit),
   ]) {
     device.addCommand(command);
   }
