@@ -180,7 +180,10 @@ describe('signNote refuses', () => {
     const witness = generateEd25519KeyPair();
     const text = 'line one\n\nline three\n\n';
     const note = signNote(text, [signer, { name: 'witness.example', privateKey: witness.privateKey }]);
-    expect(verifyNote(note, [{ name: LOG, publicKey: log.publicKey }])).toMatchObject({ text, verifiedBy: [LOG] });
+    expect(verifyNote(note, [{ name: LOG, publicKey: log.publicKey }])).toMatchObject({
+      text,
+      verifiedBy: [LOG],
+    });
     expect(verifyNote(note, [{ name: 'witness.example', publicKey: witness.publicKey }]).text).toBe(text);
   });
 });

@@ -247,6 +247,9 @@ export class AuditLog {
     this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
+        // Yield to the event loop first: appends arriving from I/O join this batch, and an engine that
+        // answers in microtasks (PGlite) cannot starve timers and sockets under a steady stream.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#options.maxBatch);
         this.#inFlight = batch.length;
         try {

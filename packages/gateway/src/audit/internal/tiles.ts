@@ -149,15 +149,28 @@ export class TileReader {
       });
       return out;
     }
-    // Prefetch the cached children in one query; the rest are computed (and cached) one by one.
+    // Each hash here is the root of a full child tile: from the root cache, else from the child tile
+    // (children missing from memory are prefetched from audit_tiles in one query, then computed).
     const firstChild = index * TILE_WIDTH;
-    const cached = await this.#db.query<{ idx: string; hashes: Uint8Array }>(
-      'SELECT idx, hashes FROM audit_tiles WHERE level = $1 AND idx >= $2 AND idx < $3',
-      [level - 1, String(firstChild), String(firstChild + width)],
-    );
-    for (const row of cached) this.#cache.set(level - 1, toSafeNumber(row.idx), row.hashes);
+    const missing: number[] = [];
     for (let i = 0; i < width; i++) {
-      out.set(perfectRoot(await this.#full(level - 1, firstChild + i)), i * HASH);
+      if (this.#cache.getRoot(level - 1, firstChild + i) === undefined) missing.push(firstChild + i);
+    }
+    if (missing.length > 0) {
+      const cached = await this.#db.query<{ idx: string; hashes: Uint8Array }>(
+        'SELECT idx, hashes FROM audit_tiles WHERE level = $1 AND idx >= $2 AND idx <= $3',
+        [level - 1, String(missing[0]), String(missing.at(-1))],
+      );
+      for (const row of cached) this.#cache.set(level - 1, toSafeNumber(row.idx), row.hashes);
+    }
+    for (let i = 0; i < width; i++) {
+      const child = firstChild + i;
+      let root = this.#cache.getRoot(level - 1, child);
+      if (root === undefined) {
+        root = perfectRoot(await this.#full(level - 1, child));
+        this.#cache.setRoot(level - 1, child, root);
+      }
+      out.set(root, i * HASH);
     }
     return out;
   }
