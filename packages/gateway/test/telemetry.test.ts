@@ -117,8 +117,8 @@ for (const engine of engines()) {
           'TELEMETRY_VEHICLE_MISMATCH',
         ],
         [
-          'clock far in the past',
-          envelopeBytes(signer1, 4006n, batchBytes('TRK-001', { sentAt: Date.now() - 3_600_000 })),
+          'older than telemetry.maxBatchAgeSeconds',
+          envelopeBytes(signer1, 4006n, batchBytes('TRK-001', { sentAt: Date.now() - 8 * 86_400_000 })),
           400,
           'TELEMETRY_CLOCK_SKEW',
         ],

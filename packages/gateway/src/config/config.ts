@@ -35,7 +35,13 @@ export interface GatewayConfig {
     maxEnvelopeBytes: number;
     maxRecordsPerBatch: number;
     replayWindow: number;
+    /** A batch timed further in the future than this is refused, and so is a fresh one further in the past. */
     maxClockSkewSeconds: number;
+    /**
+     * A batch older than the skew limit is a delayed delivery (drained from a vehicle's offline spool):
+     * accepted up to this age, and never counted as clock skew.
+     */
+    maxBatchAgeSeconds: number;
   };
   tendering: { maxWeightKg: number; hazmatAllowed: boolean };
   lanes: LaneConfig[];
@@ -110,6 +116,7 @@ export function defaultConfig(): GatewayConfig {
       maxRecordsPerBatch: 5_000,
       replayWindow: 1024,
       maxClockSkewSeconds: 300,
+      maxBatchAgeSeconds: 7 * 86_400,
     },
     tendering: { maxWeightKg: 20_000, hazmatAllowed: false },
     lanes: [

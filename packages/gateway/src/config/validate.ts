@@ -159,12 +159,18 @@ export function validateConfig(input: unknown): GatewayConfig {
       'maxRecordsPerBatch',
       'replayWindow',
       'maxClockSkewSeconds',
+      'maxBatchAgeSeconds',
     ]) ?? {};
   const telemetry = {
     maxEnvelopeBytes: c.int(t.maxEnvelopeBytes, '$.telemetry.maxEnvelopeBytes', 1024, 16 * 1024 * 1024),
     maxRecordsPerBatch: c.int(t.maxRecordsPerBatch, '$.telemetry.maxRecordsPerBatch', 1, 100_000),
     replayWindow: c.int(t.replayWindow, '$.telemetry.replayWindow', 8, 65_536),
     maxClockSkewSeconds: c.int(t.maxClockSkewSeconds, '$.telemetry.maxClockSkewSeconds', 1, 86_400),
+    // Absent in configs written before it existed: the default.
+    maxBatchAgeSeconds:
+      t.maxBatchAgeSeconds === undefined
+        ? 7 * 86_400
+        : c.int(t.maxBatchAgeSeconds, '$.telemetry.maxBatchAgeSeconds', 60, 366 * 86_400),
   };
   if (telemetry.replayWindow % 8 !== 0) c.problems.push('$.telemetry.replayWindow: must be a multiple of 8');
 

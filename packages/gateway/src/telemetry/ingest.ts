@@ -88,7 +88,7 @@ export async function ingestEnvelope(
   if (!records.ok) {
     throw await ingest.refusals.refuse(identity, 'records', records.retryAfterSeconds, remoteAddress);
   }
-  await ingest.clock.observe(identity, verified.skewMs);
+  if (!verified.delayed) await ingest.clock.observe(identity, verified.skewMs);
 
   const outcome = await ingest.queue.submit({
     kind: 'batch',

@@ -44,6 +44,8 @@ export interface VerifiedBatch {
   envelopeSha256: Uint8Array;
   /** Device clock minus server clock (sent_at − now), milliseconds. */
   skewMs: number;
+  /** Older than the skew limit: a delayed (spooled) delivery, not a clock reading. */
+  delayed: boolean;
 }
 
 export interface VerifyOptions {
@@ -128,12 +130,22 @@ export function verifyEnvelope(
   const skewLimitMs = limits.maxClockSkewSeconds * 1000;
   const sentAt = Number(batch.sentAtUnixMs);
   const skewMs = sentAt - now.getTime();
-  if (!Number.isFinite(sentAt) || Math.abs(skewMs) > skewLimitMs) {
+  // In the future beyond the skew limit: a wrong clock, refused. In the past beyond it: a delayed
+  // delivery (an offline spool drained after reconnect) — evidence, accepted up to maxBatchAgeSeconds,
+  // and not a clock reading (`delayed`: the skew flag ignores it).
+  if (!Number.isFinite(sentAt) || skewMs > skewLimitMs) {
     throw new GatewayError(
       'TELEMETRY_CLOCK_SKEW',
-      `sent_at is more than ${limits.maxClockSkewSeconds} s from server time`,
+      `sent_at is more than ${limits.maxClockSkewSeconds} s ahead of server time`,
     );
   }
+  if (-skewMs > limits.maxBatchAgeSeconds * 1000) {
+    throw new GatewayError(
+      'TELEMETRY_CLOCK_SKEW',
+      `sent_at is more than ${limits.maxBatchAgeSeconds} s in the past`,
+    );
+  }
+  const delayed = -skewMs > skewLimitMs;
   for (const record of batch.records) {
     if (Number(record.timeUnixMs) > now.getTime() + skewLimitMs) {
       throw new GatewayError('TELEMETRY_CLOCK_SKEW', 'a record is timed in the future');
@@ -146,6 +158,7 @@ export function verifyEnvelope(
     algorithm: strongest.suite,
     envelopeSha256: sha256(body),
     skewMs,
+    delayed,
   };
 }
 

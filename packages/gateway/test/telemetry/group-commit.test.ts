@@ -63,6 +63,7 @@ function candidate(
       algorithm: 'ed25519',
       envelopeSha256: new Uint8Array(randomBytes(32)),
       skewMs: 0,
+      delayed: false,
     },
     remoteAddress: '127.0.0.1',
     bytes: 100,
