@@ -32,13 +32,13 @@ export async function ensurePrivateDir(path: string): Promise<void> {
 }
 
 /** Atomically replaces `path` with `data` at exactly `mode`. */
-export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
   const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
   try {
     const handle = await open(temporary, 'wx', mode);
     try {
       await handle.chmod(mode); // the umask may have narrowed (or, if odd, widened) the create mode
-      await handle.writeFile(data, 'utf8');
+      await handle.writeFile(data);
       await handle.sync();
     } finally {
       await handle.close();

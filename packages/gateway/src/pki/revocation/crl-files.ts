@@ -11,10 +11,9 @@
  * Threat: a relying party reading a torn file mid-write (it would fail closed and refuse everyone, or
  * fail open if it ignores an unreadable CRL) — the rename is atomic.
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { PUBLIC_FILE_MODE } from '../internal/files.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PUBLIC_FILE_MODE, writeFileAtomic } from '../internal/files.ts';
 import { pkiRoot } from '../internal/layout.ts';
 import type { CrlDocument } from './crl-publisher.ts';
 
@@ -42,27 +41,7 @@ async function unchanged(path: string, data: Uint8Array): Promise<boolean> {
 /** Atomically replaces `path` with `data` unless it already holds exactly it; true if it wrote. */
 async function writeAtomic(path: string, data: Uint8Array): Promise<boolean> {
   if (await unchanged(path, data)) return false;
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx', PUBLIC_FILE_MODE);
-    try {
-      await handle.chmod(PUBLIC_FILE_MODE);
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  const folder = await open(dirname(path), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
+  await writeFileAtomic(path, data, PUBLIC_FILE_MODE);
   return true;
 }
 
