@@ -47,6 +47,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     vehicles: config.fleet.vehicles,
     partners: config.partners.map((p) => p.id),
     keys: config.keys, // CA key custody: docs/pki.md "Key custody"
+    tenantIssuingCas: config.pki.tenantIssuingCas, // docs/pki.md "Hierarchy"
     env: options.env ?? process.env,
   });
   ensureAuditKeys(dataDir, config.audit.origin);

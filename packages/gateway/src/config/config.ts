@@ -70,6 +70,17 @@ export interface GatewayConfig {
   telemetryIngest: TelemetryIngestConfig;
   /** Tender decision engine, idempotency keys (issue 6); docs/tendering.md "Decision engine". */
   tenderEngine: TenderEngineConfig;
+  /** CA hierarchy options (issue 3): per-tenant issuing CAs; docs/pki.md "Hierarchy". */
+  pki: PkiConfig;
+}
+
+export interface PkiConfig {
+  /** Tenants that get their own issuing intermediate under the root at `fleetgate init`; default none. */
+  tenantIssuingCas: string[];
+}
+
+export function defaultPkiConfig(): PkiConfig {
+  return { tenantIssuingCas: [] };
 }
 
 export interface EnrollmentConfig {
@@ -149,6 +160,7 @@ export function defaultConfig(): GatewayConfig {
     mqtt: defaultMqttConfig(),
     telemetryIngest: defaultTelemetryIngestConfig(),
     tenderEngine: defaultTenderEngineConfig(),
+    pki: defaultPkiConfig(),
   };
 }
 

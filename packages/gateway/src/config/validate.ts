@@ -10,6 +10,7 @@ import {
   defaultExternalIssuer,
   defaultKeysConfig,
   defaultMqttConfig,
+  defaultPkiConfig,
   defaultResourceServerConfig,
   defaultRevocationConfig,
   defaultRotationConfig,
@@ -25,6 +26,7 @@ import {
   type ListenerConfig,
   type MqttConfig,
   type PartnerConfig,
+  type PkiConfig,
   type ResourceServerConfig,
   type RevocationConfig,
   type RotationConfig,
@@ -129,6 +131,7 @@ export function validateConfig(input: unknown): GatewayConfig {
       'mqtt',
       'telemetryIngest',
       'tenderEngine',
+      'pki',
     ]) ?? {};
 
   const listener = (v: unknown, p: string): ListenerConfig => {
@@ -274,11 +277,14 @@ export function validateConfig(input: unknown): GatewayConfig {
   const telemetryIngest = telemetryIngestSection(c, root.telemetryIngest);
   // tenderEngine (issue 6): absent, or any key of it absent, gets the default.
   const tenderEngine = tenderEngineSection(c, root.tenderEngine);
+  // pki (issue 3, per-tenant issuing CAs): absent, or any key of it absent, gets the default.
+  const pki = pkiSection(c, root.pki);
 
   for (const [name, list] of [
     ['$.lanes', lanes.map((x) => x.id)],
     ['$.fleet.vehicles', fleet.vehicles],
     ['$.partners', partners.map((x) => x.id)],
+    ['$.pki.tenantIssuingCas', pki.tenantIssuingCas],
   ] as const) {
     if (new Set(list).size !== list.length) c.problems.push(`${name}: ids must be unique`);
   }
@@ -303,6 +309,19 @@ export function validateConfig(input: unknown): GatewayConfig {
     mqtt,
     telemetryIngest,
     tenderEngine,
+    pki,
+  };
+}
+
+function pkiSection(c: Checker, value: unknown): PkiConfig {
+  const d = defaultPkiConfig();
+  if (value === undefined) return d;
+  const o = c.object(value, '$.pki', Object.keys(d)) ?? {};
+  return {
+    tenantIssuingCas:
+      o.tenantIssuingCas === undefined
+        ? d.tenantIssuingCas
+        : c.array(o.tenantIssuingCas, '$.pki.tenantIssuingCas', (v, p) => c.string(v, p, ID_PATTERN)),
   };
 }
 

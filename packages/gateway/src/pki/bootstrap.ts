@@ -21,6 +21,10 @@
  * key document records). A legacy plaintext CA key.pem is migrated into an encrypted key.json. Leaf keys
  * (server, partners, devices) stay PKCS#8 PEM files (0600): the simulators and TLS peers read them.
  *
+ * Issuing intermediates made here carry critical name constraints (the server names; ca.ts); with
+ * `tenantIssuingCas`, one more intermediate per tenant under DIR/pki/tenants/<tenant>/, appended to
+ * ca.pem after the hierarchy (tenants/tenant-ca.ts).
+ *
  * CA rollover (pki/rollover/): an interrupted swap is finished first; during an overlap ca.pem carries
  * both hierarchies, leaves may chain to the current or the previous intermediate (chain.pem names the
  * actual issuer), and new leaves are issued by the current one.
@@ -30,7 +34,7 @@
  */
 import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:crypto';
 import { defaultKeysConfig, type KeysConfig } from '../config/config.ts';
-import { createIntermediateCa, createSelfSignedCa, type IssuingCa } from './ca.ts';
+import { createIntermediateCa, createSelfSignedCa, type IssuingCa, permittedServerNames } from './ca.ts';
 import { PkiError } from './errors.ts';
 import { assertValidFleetgateId } from './identity.ts';
 import { assertServerNames } from './internal/build.ts';
@@ -69,6 +73,7 @@ import { loadCaFolder } from './keys/load-ca.ts';
 import type { SecretContext } from './keys/secret.ts';
 import { type HierarchyState, issuerOf, readHierarchy, trustBundlePem } from './rollover/hierarchy.ts';
 import { finishPendingSwap } from './rollover/swap.ts';
+import { tenantCaPaths } from './tenants/tenant-ca.ts';
 
 export type { CaPaths, LeafPaths } from './internal/layout.ts';
 
@@ -87,6 +92,11 @@ export interface BootstrapPkiOptions {
   readonly keys?: KeysConfig;
   /** Environment for the passphrase and PIN variables; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Tenants that get their own issuing intermediate (config `pki.tenantIssuingCas`), under
+   * DIR/pki/tenants/<tenant>/ (tenants/tenant-ca.ts); default none.
+   */
+  readonly tenantIssuingCas?: readonly string[];
 }
 
 export interface PkiManifest {
@@ -95,6 +105,8 @@ export interface PkiManifest {
   /** The current root and intermediate; `key` is the key in use (key.json, or a legacy key.pem). */
   readonly root: CaPaths;
   readonly intermediate: CaPaths;
+  /** Per-tenant issuing intermediates by tenant (a null-prototype record; empty when none configured). */
+  readonly tenantCas: Readonly<Record<string, CaPaths>>;
   /**
    * ca.pem: root then intermediate certificate (the trust bundle for both TLS sides); during a CA
    * rollover's overlap followed by the previous root and intermediate.
@@ -238,9 +250,12 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
   // Validate every input before the first write.
   const vehicles = uniqueIds(options.vehicles, 'vehicle');
   const partners = uniqueIds(options.partners, 'partner');
+  const tenants = uniqueIds(options.tenantIssuingCas ?? [], 'tenant');
   const dnsNames = options.serverNames ?? DEFAULT_SERVER_DNS_NAMES;
   const ipAddresses = options.serverIps ?? DEFAULT_SERVER_IP_ADDRESSES;
   assertServerNames(dnsNames, ipAddresses);
+  // Every NEW issuing intermediate may only certify these server names (internal/name-constraints.ts).
+  const permitted = permittedServerNames(dnsNames, ipAddresses);
   const days = options.validityDays ?? {};
   const timing = (profile: CertificateProfile) => ({
     ...(options.now === undefined ? {} : { now: options.now }),
@@ -276,7 +291,11 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
     keys,
     'fleetgate-intermediate',
     async (privateKey) => {
-      const ca = await createIntermediateCa(await root.issuing(), { privateKey, ...timing('intermediate') });
+      const ca = await createIntermediateCa(await root.issuing(), {
+        privateKey,
+        permitted,
+        ...timing('intermediate'),
+      });
       return ca.certificate;
     },
     written,
@@ -297,8 +316,34 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
     previous: (await readHierarchy(dataDir))?.previous,
     swapPending: false,
   };
+  const tenantCas: Record<string, CaPaths> = Object.create(null);
+  const tenantCerts: X509Certificate[] = [];
+  for (const tenant of tenants) {
+    const unit = await ensureCaUnit(
+      tenantCaPaths(dataDir, tenant),
+      keys,
+      `fleetgate-tenant-${tenant}`,
+      async (privateKey) => {
+        const ca = await createIntermediateCa(await root.issuing(), {
+          commonName: `fleetgate Issuing CA ${tenant}`.slice(0, 64),
+          privateKey,
+          permitted,
+          ...timing('intermediate'),
+        });
+        return ca.certificate;
+      },
+      written,
+      context,
+    );
+    if (!unit.certificate.ca || !unit.certificate.verify(root.certificate.publicKey)) {
+      throw conflict(`tenant CA was not issued by the current root: ${unit.paths.cert}`);
+    }
+    tenantCas[tenant] = unit.paths;
+    tenantCerts.push(unit.certificate);
+  }
   const caBundle = caBundlePath(dataDir);
-  if (await writeIfChanged(caBundle, trustBundlePem(hierarchy), PUBLIC_FILE_MODE)) written.push(caBundle);
+  const bundle = trustBundlePem(hierarchy) + tenantCerts.map((c) => certificatePem(c)).join('');
+  if (await writeIfChanged(caBundle, bundle, PUBLIC_FILE_MODE)) written.push(caBundle);
   let issuing: Promise<IssuingCa> | undefined;
   const issuer = (): Promise<IssuingCa> => {
     issuing ??= intermediate.issuing();
@@ -363,6 +408,7 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
     dir: pkiRoot(dataDir),
     root: root.paths,
     intermediate: intermediate.paths,
+    tenantCas,
     caBundle,
     server,
     partners: partnerManifest,

@@ -29,14 +29,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from './errors.ts';
 import { buildCertificate } from './internal/build.ts';
 import { caPaths } from './internal/layout.ts';
+import type { PermittedServerNames } from './internal/name-constraints.ts';
 import { resolveValidity, type ValidityOptions } from './internal/validity.ts';
 import { loadCaFolder } from './keys/load-ca.ts';
 import type { CaSigner } from './keys/signer.ts';
 import { journalPath } from './rollover/layout.ts';
 
+export type { PermittedServerNames } from './internal/name-constraints.ts';
+export { permittedServerNames } from './internal/name-constraints.ts';
 export type { CertificateProfile, ValidityOptions } from './internal/validity.ts';
 export { CLOCK_SKEW_BACKDATE_MS, DEFAULT_VALIDITY_DAYS } from './internal/validity.ts';
-
 export type { CaSigner } from './keys/signer.ts';
 
 /** A CA that can sign: its certificate and its P-256 key (see "Key custody" above). */
@@ -58,6 +60,11 @@ export interface SelfSignedCaOptions extends ValidityOptions {
 export interface IntermediateCaOptions extends ValidityOptions {
   /** Subject CN; default "fleetgate Intermediate CA". */
   readonly commonName?: string;
+  /**
+   * Critical nameConstraints (RFC 5280 §4.2.1.10): the server names this CA may certify (see
+   * internal/name-constraints.ts); absent = unconstrained (intermediates made before constraints).
+   */
+  readonly permitted?: PermittedServerNames;
   /** Use an existing P-256 key (a private KeyObject or a provider's CaSigner) instead of generating one. */
   readonly privateKey?: KeyObject | CaSigner;
 }
@@ -103,7 +110,11 @@ export async function createIntermediateCa(
   const certificate = await buildCertificate({
     subject: caName(options.commonName ?? 'fleetgate Intermediate CA'),
     subjectPublicKey: privateKey,
-    profile: { kind: 'ca', pathLength: 0 },
+    profile: {
+      kind: 'ca',
+      pathLength: 0,
+      ...(options.permitted === undefined ? {} : { permitted: options.permitted }),
+    },
     validity: resolveValidity('intermediate', options, root.certificate.validToDate),
     issuer: root,
   });

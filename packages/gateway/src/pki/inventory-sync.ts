@@ -32,6 +32,13 @@ export async function syncInventoryFromDataDir(q: Queryable, dataDir: string): P
   await record(root, 'ca', 'root', root);
   await record(intermediate, 'ca', 'intermediate', root);
   await record(read(join(pki, 'server', 'cert.pem')), 'server', 'gateway', intermediate);
+  // Per-tenant issuing CAs (tenants/tenant-ca.ts), as subject 'intermediate:<tenant>'.
+  const tenants = join(pki, 'tenants');
+  if (existsSync(tenants)) {
+    for (const tenant of readdirSync(tenants)) {
+      await record(read(join(tenants, tenant, 'cert.pem')), 'ca', `intermediate:${tenant}`, root);
+    }
+  }
   for (const [folder, kind] of [
     ['partners', 'partner'],
     ['devices', 'vehicle'],

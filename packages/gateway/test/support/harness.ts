@@ -70,6 +70,7 @@ export async function startTestGateway(
     await bootstrapPki(dataDir, {
       vehicles: [...config.fleet.vehicles, 'TRK-UNLISTED'],
       partners: [...config.partners.map((p) => p.id), 'stranger-tms'],
+      tenantIssuingCas: config.pki.tenantIssuingCas,
     });
   }
   const schema = peer?.postgresSchema ?? (engine.name === 'postgres' ? uniqueSchema() : undefined);

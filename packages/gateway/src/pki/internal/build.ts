@@ -2,7 +2,8 @@
  * Builds and signs one certificate for a fleetgate profile (RFC 5280 §4.1 TBSCertificate, §4.2.1
  * extensions). The profiles are fixed here so no caller can assemble an inconsistent one:
  *   CA:   basicConstraints CA:TRUE + pathLen (critical, §4.2.1.9), keyUsage keyCertSign|cRLSign
- *         (critical, §4.2.1.3), SKI (§4.2.1.2), AKI unless self-signed (§4.2.1.1).
+ *         (critical, §4.2.1.3), SKI (§4.2.1.2), AKI unless self-signed (§4.2.1.1); issuing
+ *         intermediates also nameConstraints (critical, §4.2.1.10; internal/name-constraints.ts).
  *   leaf: basicConstraints CA:FALSE (critical), keyUsage digitalSignature (critical), one EKU
  *         (§4.2.1.12), SAN (§4.2.1.6; non-critical because the subject DN is never empty), SKI, AKI.
  * All certificates are signed ecdsa-with-SHA256 by a P-256 CA key: an in-memory KeyObject (tests,
@@ -20,6 +21,7 @@ import type { JsonGeneralName, JsonNameParams } from '@peculiar/x509';
 import type { IssuingCa } from '../ca.ts';
 import { PkiError } from '../errors.ts';
 import { type CaSigner, isCaSigner } from '../keys/signer.ts';
+import { nameConstraintsExtension, type PermittedServerNames } from './name-constraints.ts';
 import type { Validity } from './validity.ts';
 import { ECDSA_WITH_SHA256, ecdsaSigningKey, randomSerialHex, spkiDer, webCrypto, x509 } from './x509-lib.ts';
 
@@ -27,7 +29,12 @@ export const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 export type Profile =
-  | { readonly kind: 'ca'; readonly pathLength: number }
+  | {
+      readonly kind: 'ca';
+      readonly pathLength: number;
+      /** Critical nameConstraints (RFC 5280 §4.2.1.10) for an issuing intermediate; name-constraints.ts. */
+      readonly permitted?: PermittedServerNames;
+    }
   | { readonly kind: 'leaf'; readonly extendedKeyUsage: string; readonly subjectAltNames: JsonGeneralName[] };
 
 export interface BuildParams {
@@ -142,6 +149,9 @@ export async function buildCertificate(params: BuildParams): Promise<X509Certifi
       new x509.BasicConstraintsExtension(true, params.profile.pathLength, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     );
+    if (params.profile.permitted !== undefined) {
+      extensions.push(nameConstraintsExtension(params.profile.permitted));
+    }
   } else {
     extensions.push(
       new x509.BasicConstraintsExtension(false, undefined, true),

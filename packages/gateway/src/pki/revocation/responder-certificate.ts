@@ -17,6 +17,7 @@ import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypt
 import { join } from 'node:path';
 import type { IssuingCa } from '../ca.ts';
 import { PkiError } from '../errors.ts';
+import { assertValidFleetgateId } from '../identity.ts';
 import { publicKeyOf } from '../internal/build.ts';
 import {
   certificatePem,
@@ -31,6 +32,7 @@ import {
 import { pkiRoot } from '../internal/layout.ts';
 import { CLOCK_SKEW_BACKDATE_MS } from '../internal/validity.ts';
 import { randomSerialHex, spkiDer, webCrypto, x509 } from '../internal/x509-lib.ts';
+import type { AuthorityRole } from './authorities.ts';
 import { caSigning } from './ca-signing.ts';
 
 export const OID_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
@@ -57,10 +59,18 @@ export interface EnsureResponderResult extends OcspResponderKeys {
  */
 export function ocspResponderPaths(
   dataDir: string,
-  which: 'issuing' | 'previous' = 'issuing',
+  which: AuthorityRole = 'issuing',
 ): { dir: string; key: string; cert: string } {
+  const base = join(pkiRoot(dataDir), 'ocsp');
+  // A tenant CA's responder: DIR/pki/ocsp/tenants/<tenant>/ (the tenant was validated as a folder name).
+  const tenant = which.startsWith('tenant:') ? which.slice('tenant:'.length) : undefined;
+  if (tenant !== undefined) assertValidFleetgateId(tenant, 'tenant');
   const dir =
-    which === 'issuing' ? join(pkiRoot(dataDir), 'ocsp') : join(pkiRoot(dataDir), 'ocsp', 'previous');
+    which === 'issuing'
+      ? base
+      : tenant === undefined
+        ? join(base, 'previous')
+        : join(base, 'tenants', tenant);
   return { dir, key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') };
 }
 
@@ -125,7 +135,7 @@ export async function ensureOcspResponder(
   issuer: X509Certificate,
   ca: IssuingCa | undefined,
   now: Date,
-  which: 'issuing' | 'previous' = 'issuing',
+  which: AuthorityRole = 'issuing',
 ): Promise<EnsureResponderResult> {
   const paths = ocspResponderPaths(dataDir, which);
   await ensurePrivateDir(paths.dir);

@@ -35,6 +35,7 @@ import {
 import { caBundlePath, pkiRoot } from '../internal/layout.ts';
 import type { CertificateProfile } from '../internal/validity.ts';
 import { createCaKey } from '../keys/ca-key.ts';
+import { readTenantCaCertificates } from '../tenants/tenant-ca.ts';
 import { readHierarchy, trustBundlePem } from './hierarchy.ts';
 import { stagingCaPaths, stagingDir } from './layout.ts';
 import { finishPendingSwap, writeSwapJournal } from './swap.ts';
@@ -94,6 +95,16 @@ export async function beginRollover(dataDir: string, options: RolloverOptions): 
   const state = await readHierarchy(dataDir);
   if (state === undefined)
     throw new PkiError('PKI_CA_UNAVAILABLE', 'no CA hierarchy to roll over (run fleetgate init)');
+  // Per-tenant issuing CAs hang off the current root and are not re-certified under a new one yet: a
+  // rollover would drop them from the trust bundle and cut their tenants' vehicles off. Refuse, loudly,
+  // rather than fail open or break a fleet (docs/pki.md "CA rollover").
+  const tenantCas = await readTenantCaCertificates(dataDir);
+  if (tenantCas.length > 0) {
+    throw new PkiError(
+      'PKI_STATE_CONFLICT',
+      'this hierarchy has per-tenant issuing CAs, whose rollover is not supported yet: roll them over by hand (docs/pki.md)',
+    );
+  }
   if (state.previous !== undefined) {
     throw new PkiError(
       'PKI_STATE_CONFLICT',

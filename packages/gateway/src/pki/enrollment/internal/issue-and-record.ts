@@ -1,7 +1,8 @@
 /**
  * The issuing half shared by EST simpleenroll and simplereenroll, once the request is authorised and its
  * CSR checked: refuse a key that was ever certified, sign the device certificate with the issuing CA
- * (pki/issue.ts — the CA sets the whole profile), then in ONE transaction spend the bootstrap token (if
+ * (pki/issue.ts — the CA sets the whole profile; the vehicle's tenant CA when its registered tenant has
+ * one, else the default intermediate), then in ONE transaction spend the bootstrap token (if
  * any), re-check that the presented certificate has not been rotated meanwhile (if any), record the
  * certificate in the inventory, record the succession (rotation/succession.ts) and append the
  * 'pki.certificate.issued' audit entry with the SHA-256 thumbprint. Either all of it commits or none.
@@ -24,6 +25,7 @@ import { PkiError } from '../../errors.ts';
 import { getCertificate, normaliseSerial, recordCertificate, thumbprintOf } from '../../inventory.ts';
 import { issueDeviceCertificate } from '../../issue.ts';
 import { type Predecessor, recordSuccession } from '../../rotation/succession.ts';
+import { tenantIssuingCaFor } from '../../tenants/tenant-ca.ts';
 import type { EnrollmentCsr } from '../csr.ts';
 import { spendToken, type TokenDigest } from './token-store.ts';
 
@@ -114,7 +116,10 @@ export async function issueAndRecord(deps: IssueDeps, request: IssueRequest): Pr
   let issued: Awaited<ReturnType<typeof issueDeviceCertificate>>;
   let issuer: X509Certificate;
   try {
-    const ca = await loadIssuingCa(deps.dataDir);
+    // A vehicle registered to a tenant with its own issuing CA gets it (tenants/tenant-ca.ts).
+    const ca =
+      (await tenantIssuingCaFor(deps.store, deps.dataDir, request.vehicleId))?.ca ??
+      (await loadIssuingCa(deps.dataDir));
     issuer = ca.certificate;
     issued = await issueDeviceCertificate(ca, {
       vehicleId: request.vehicleId,
