@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const BENCHMARKS = [
   'signatures.ts',
+  'pki.ts',
+  'oauth-token.ts',
   'telemetry-ingest.ts',
   'telemetry.ts',
   'tenders.ts',
