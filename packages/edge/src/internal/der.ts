@@ -20,40 +20,12 @@ export const TAG_CONTEXT_0 = 0xa0;
 /** [6] IMPLICIT IA5String: GeneralName.uniformResourceIdentifier. */
 export const TAG_URI = 0x86;
 
-function lengthOctets(length: number): number[] {
-  if (length < 0x80) return [length];
-  const octets: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) octets.unshift(n % 256);
-  return [0x80 | octets.length, ...octets];
-}
-
-export function encode(tag: number, ...contents: Uint8Array[]): Uint8Array {
-  const length = contents.reduce((sum, c) => sum + c.byteLength, 0);
-  const header = Uint8Array.from([tag, ...lengthOctets(length)]);
-  const out = new Uint8Array(header.byteLength + length);
-  out.set(header, 0);
-  let offset = header.byteLength;
-  for (const c of contents) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
-export function encodeOid(dotted: string): Uint8Array {
-  const [a = 0, b = 0, ...rest] = dotted.split('.').map(Number);
-  const body: number[] = [];
-  for (const arc of [a * 40 + b, ...rest]) {
-    const groups: number[] = [arc & 0x7f];
-    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128)) groups.unshift((n & 0x7f) | 0x80);
-    body.push(...groups);
-  }
-  return encode(TAG_OID, Uint8Array.from(body));
-}
-
-export function encodeText(tag: number, text: string): Uint8Array {
-  return encode(tag, new TextEncoder().encode(text));
-}
+// The writer is core's (shared with the gateway); the strict reader below is the edge's own.
+export {
+  encodeDer as encode,
+  encodeDerOid as encodeOid,
+  encodeDerText as encodeText,
+} from '@fleetgate/core/der-write';
 
 export interface DerElement {
   readonly tag: number;

@@ -90,42 +90,9 @@ export function contentOf(der: Uint8Array, element: DerElement): Uint8Array {
   return der.subarray(element.contentStart, element.end);
 }
 
-function lengthOctets(length: number): number[] {
-  if (length < 0x80) return [length];
-  const octets: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) octets.unshift(n % 256);
-  return [0x80 | octets.length, ...octets];
-}
-
-/** One DER element with the given tag around the concatenated contents. */
-export function encode(tag: number, ...contents: Uint8Array[]): Uint8Array {
-  const length = contents.reduce((sum, c) => sum + c.byteLength, 0);
-  const header = Uint8Array.from([tag, ...lengthOctets(length)]);
-  const out = new Uint8Array(header.byteLength + length);
-  out.set(header, 0);
-  let offset = header.byteLength;
-  for (const c of contents) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
-/** An OBJECT IDENTIFIER from its dotted form. */
-export function encodeOid(dotted: string): Uint8Array {
-  const arcs = dotted.split('.').map(Number);
-  const [a = 0, b = 0, ...rest] = arcs;
-  const body: number[] = [];
-  for (const arc of [a * 40 + b, ...rest]) {
-    const groups: number[] = [arc & 0x7f];
-    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128)) groups.unshift((n & 0x7f) | 0x80);
-    body.push(...groups);
-  }
-  return encode(TAG_OID, Uint8Array.from(body));
-}
-
-/** A DER SET OF: the encodings sorted as X.690 §11.6 requires. */
-export function encodeSetOf(tag: number, items: readonly Uint8Array[]): Uint8Array {
-  const sorted = [...items].sort((x, y) => Buffer.compare(x, y));
-  return encode(tag, ...sorted);
-}
+// The writer is core's (shared with the edge SDK); the strict reader above is the gateway's own.
+export {
+  encodeDer as encode,
+  encodeDerOid as encodeOid,
+  encodeDerSetOf as encodeSetOf,
+} from '@fleetgate/core/der-write';
