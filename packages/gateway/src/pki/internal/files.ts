@@ -83,8 +83,11 @@ export async function readTextIfExists(path: string): Promise<string | undefined
   return readFile(path, 'utf8');
 }
 
-/** The private key in `path` (PKCS#8 PEM), or undefined if absent. Refuses a key others can read. */
-export async function readPrivateKeyIfExists(path: string): Promise<KeyObject | undefined> {
+/**
+ * The stat of a private-key file, or undefined if absent. Refuses anything but a regular file (a link
+ * could point anywhere) and a file group or others can read.
+ */
+export async function statPrivateFile(path: string): Promise<Awaited<ReturnType<typeof lstat>> | undefined> {
   let stat: Awaited<ReturnType<typeof lstat>>;
   try {
     stat = await lstat(path);
@@ -96,6 +99,12 @@ export async function readPrivateKeyIfExists(path: string): Promise<KeyObject | 
   if ((stat.mode & 0o077) !== 0) {
     throw new PkiError('PKI_INSECURE_KEY_FILE', `key is readable by group or others (chmod 600): ${path}`);
   }
+  return stat;
+}
+
+/** The private key in `path` (PKCS#8 PEM), or undefined if absent. Refuses a key others can read. */
+export async function readPrivateKeyIfExists(path: string): Promise<KeyObject | undefined> {
+  if ((await statPrivateFile(path)) === undefined) return undefined;
   const pem = await readTextIfExists(path);
   try {
     return createPrivateKey({ key: pem ?? '', format: 'pem' });

@@ -22,7 +22,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import { PkiError } from '../errors.ts';
-import { PRIVATE_FILE_MODE, writeFileAtomic } from '../internal/files.ts';
+import { PRIVATE_FILE_MODE, statPrivateFile, writeFileAtomic } from '../internal/files.ts';
 import { parseSecretRef, type SecretRef } from './secret.ts';
 import { isP256PublicKey } from './signer.ts';
 
@@ -209,17 +209,8 @@ function isMissing(error: unknown): boolean {
 
 /** The document at `path`, or undefined if there is none. Refuses a file others can read. */
 export async function readKeyDocument(path: string): Promise<LoadedKeyDocument | undefined> {
-  let stat: Awaited<ReturnType<typeof lstat>>;
-  try {
-    stat = await lstat(path);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-  if (!stat.isFile()) throw new PkiError('PKI_INSECURE_KEY_FILE', `key is not a regular file: ${path}`);
-  if ((stat.mode & 0o077) !== 0) {
-    throw new PkiError('PKI_INSECURE_KEY_FILE', `key is readable by group or others (chmod 600): ${path}`);
-  }
+  const stat = await statPrivateFile(path);
+  if (stat === undefined) return undefined;
   if (stat.size > MAX_DOCUMENT_BYTES) throw bad(path, 'file too large');
   const bytes = await readFile(path);
   let parsed: unknown;
