@@ -17,24 +17,9 @@ import { engines } from './support/engines.ts';
 import { type Credentials, startTestGateway, type TestGateway } from './support/harness.ts';
 import { httpsRequest } from './support/https-client.ts';
 import { runPeer } from './support/run.ts';
+import { tenderBody } from './support/tender-body.ts';
 
-const tender = (reference: string, over: Record<string, unknown> = {}) => {
-  const start = new Date(Date.now() + 6 * 3_600_000);
-  return {
-    reference,
-    origin: 'Dallas, TX',
-    destination: 'Houston, TX',
-    equipment: 'dry_van',
-    weightKg: 12_000,
-    hazmat: false,
-    pickupWindow: {
-      start: start.toISOString(),
-      end: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
-    },
-    deliverBy: new Date(start.getTime() + 20 * 3_600_000).toISOString(),
-    ...over,
-  };
-};
+const tender = tenderBody;
 
 /** Resolves to the TLS outcome of a handshake plus one request: 'ok' or the error code. */
 function tlsAttempt(

@@ -11,6 +11,7 @@ import { type ReceiptJson, verifyAuditReceipt } from '../../src/audit/verify-rec
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { runPeer } from '../support/run.ts';
+import { tenderBody } from '../support/tender-body.ts';
 
 for (const engine of engines()) {
   describe(`audit receipts on ${engine.name}`, () => {
@@ -56,26 +57,13 @@ for (const engine of engines()) {
           ])
         ).body,
       ) as { access_token: string };
-      const start = new Date(Date.now() + 6 * 3_600_000);
       const created = await curl([
         '-H',
         'content-type: application/json',
         '-H',
         `authorization: Bearer ${token.access_token}`,
         '--data-binary',
-        JSON.stringify({
-          reference: 'RCPT-1',
-          origin: 'Dallas, TX',
-          destination: 'Houston, TX',
-          equipment: 'dry_van',
-          weightKg: 12_000,
-          hazmat: false,
-          pickupWindow: {
-            start: start.toISOString(),
-            end: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
-          },
-          deliverBy: new Date(start.getTime() + 20 * 3_600_000).toISOString(),
-        }),
+        JSON.stringify(tenderBody('RCPT-1')),
         `${t.url.control}/v1/tenders`,
       ]);
       expect(created.status).toBe(201);

@@ -13,6 +13,7 @@ import {
 } from '../auth/resource/support/gateway.ts';
 import { certThumbprint } from '../auth/resource/support/mint.ts';
 import type { EngineCase } from '../support/engines.ts';
+import { tenderBody } from '../support/tender-body.ts';
 
 export type { Answer };
 
@@ -83,24 +84,4 @@ export async function startTenderApi(
 }
 
 /** A tender body on DAL–HOU, pickup in `hoursAhead` hours for 4 hours, delivery 16 hours later. */
-export function tender(
-  reference: string,
-  over: Record<string, unknown> = {},
-  hoursAhead = 6,
-): Record<string, unknown> {
-  const start = new Date(Date.now() + hoursAhead * 3_600_000);
-  return {
-    reference,
-    origin: 'Dallas, TX',
-    destination: 'Houston, TX',
-    equipment: 'dry_van',
-    weightKg: 12_000,
-    hazmat: false,
-    pickupWindow: {
-      start: start.toISOString(),
-      end: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
-    },
-    deliverBy: new Date(start.getTime() + 20 * 3_600_000).toISOString(),
-    ...over,
-  };
-}
+export const tender = tenderBody;

@@ -57,20 +57,4 @@ export async function expectServing(t: AuthTestGateway): Promise<void> {
   expect({ status: res.status, code: res.json().code }).toEqual({ status: 404, code: 'TENDER_NOT_FOUND' });
 }
 
-export const tenderBody = (reference: string, over: Record<string, unknown> = {}) => {
-  const start = new Date(Date.now() + 6 * 3_600_000);
-  return {
-    reference,
-    origin: 'Dallas, TX',
-    destination: 'Houston, TX',
-    equipment: 'dry_van',
-    weightKg: 12_000,
-    hazmat: false,
-    pickupWindow: {
-      start: start.toISOString(),
-      end: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
-    },
-    deliverBy: new Date(start.getTime() + 20 * 3_600_000).toISOString(),
-    ...over,
-  };
-};
+export { tenderBody } from '../../../support/tender-body.ts';
