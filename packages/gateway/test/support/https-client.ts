@@ -17,10 +17,12 @@ export function httpsRequest(
     cert?: string;
     key?: string;
     ca: string;
+    /** Extra request headers (a header given twice as an array is sent twice). */
+    headers?: Record<string, string | string[]>;
   },
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = {};
+    const headers: Record<string, string | number | string[]> = { ...(options.headers ?? {}) };
     if (options.body !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = Buffer.byteLength(options.body);

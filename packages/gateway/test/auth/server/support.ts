@@ -4,18 +4,14 @@
  * and DPoP proofs built with jose from keys generated at test time, and an adjustable clock.
  */
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
-import { request } from 'node:https';
 import { calculateJwkThumbprint, exportJWK, type JWK, SignJWT } from 'jose';
 import type { AuditEvent } from '../../../src/audit/event.ts';
 import type { TestGateway } from '../../support/harness.ts';
+import { type HttpResult, httpsRequest } from '../../support/https-client.ts';
 
-export interface FormResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json(): Record<string, unknown>;
-}
+export type FormResult = HttpResult;
 
+/** POSTs a form (RFC 6749 token, introspection and revocation requests) through the shared test client. */
 export function postForm(
   url: string,
   options: {
@@ -30,40 +26,14 @@ export function postForm(
 ): Promise<FormResult> {
   const body =
     typeof options.form === 'string' ? options.form : new URLSearchParams(options.form ?? {}).toString();
-  const headers: Record<string, string | number | string[]> = {
-    'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
-    'content-length': Buffer.byteLength(body),
-    ...(options.headers ?? {}),
-  };
-  if (options.dpop !== undefined) headers.dpop = options.dpop;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        headers,
-        ca: options.ca,
-        ...(options.cert ? { cert: options.cert, key: options.key } : {}),
-        agent: false,
-        minVersion: 'TLSv1.3',
-        servername: 'localhost',
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text,
-            json: () => JSON.parse(text) as Record<string, unknown>,
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  return httpsRequest(url, {
+    method: 'POST',
+    body,
+    contentType: options.contentType ?? 'application/x-www-form-urlencoded',
+    ca: options.ca,
+    ...(options.cert ? { cert: options.cert } : {}),
+    ...(options.key ? { key: options.key } : {}),
+    headers: { ...(options.headers ?? {}), ...(options.dpop === undefined ? {} : { dpop: options.dpop }) },
   });
 }
 
