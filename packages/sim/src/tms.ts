@@ -46,7 +46,11 @@ export interface TmsStats {
   sent: number;
   accepted: number;
   declined: number;
+  /** Decided later by a human (pending_review). */
+  pendingReview: number;
   failed: number;
+  /** GET /v1/loads/{id}/tracking answered 200. */
+  trackingReads: number;
 }
 
 const LANES = [
@@ -61,7 +65,9 @@ const LANES = [
 export function randomTender(random: () => number, now: Date, sequence: number, prefix = 'ACME'): TenderBody {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const [origin, destination] = random() < 0.85 ? pick(LANES.slice(0, 4)) : pick(LANES.slice(4));
-  const start = new Date(now.getTime() + (1 + Math.floor(random() * 48)) * 3_600_000);
+  // Mostly within two days; now and then a load booked ahead (past a planning horizon: a human decides).
+  const hoursAhead = random() < 0.1 ? 96 + Math.floor(random() * 48) : 1 + Math.floor(random() * 48);
+  const start = new Date(now.getTime() + hoursAhead * 3_600_000);
   return {
     reference: `${prefix}-${now.getTime().toString(36)}-${sequence}`,
     origin: origin.name,
@@ -95,7 +101,7 @@ export class TmsClient {
     this.tokens = new PartnerTokenSource({
       origin: this.#baseUrl.origin,
       clientId: options.clientId ?? partnerIdOf(credentials.cert),
-      scope: options.scope ?? 'tenders:write tenders:read',
+      scope: options.scope ?? 'tenders:write tenders:read tracking:read',
       binding: options.binding ?? 'dpop',
       exchange: this.#exchange,
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -108,6 +114,15 @@ export class TmsClient {
 
   getTender(id: string): Promise<TenderResponse> {
     return this.#send('GET', `/v1/tenders/${encodeURIComponent(id)}`);
+  }
+
+  getTracking(id: string): Promise<TenderResponse> {
+    return this.#send('GET', `/v1/loads/${encodeURIComponent(id)}/tracking`);
+  }
+
+  /** Any control-plane API call with the bound token (JSON body when given). */
+  call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<TenderResponse> {
+    return this.#send(method, path, body === undefined ? undefined : JSON.stringify(body));
   }
 
   /** A tender API call with a bound token: retried once for a new DPoP nonce or a new token. */
@@ -170,13 +185,23 @@ export class TmsClient {
 
 /** Tenders loads at a steady pace until stopped; stop() waits for the request in flight. */
 export class TmsSimulator {
-  readonly stats: TmsStats = { sent: 0, accepted: 0, declined: 0, failed: 0 };
+  readonly stats: TmsStats = {
+    sent: 0,
+    accepted: 0,
+    declined: 0,
+    pendingReview: 0,
+    failed: 0,
+    trackingReads: 0,
+  };
   readonly #client: TmsClient;
   readonly #intervalMs: number;
   readonly #random: () => number;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> = Promise.resolve();
   #sequence = 0;
+  readonly #onTendered: ((id: string, status: string) => void) | undefined;
+  /** Loads this TMS follows on the tracking API (accepted ones, most recent last). */
+  readonly #tracked: string[] = [];
 
   constructor(options: {
     baseUrl: string;
@@ -185,7 +210,10 @@ export class TmsSimulator {
     random?: () => number;
     /** 'dpop' (default) or 'mtls'. */
     binding?: TokenBinding;
+    /** Told of every tender the gateway took (201): its id and decision status. */
+    onTendered?: (id: string, status: string) => void;
   }) {
+    this.#onTendered = options.onTendered;
     this.#client = new TmsClient(
       options.baseUrl,
       options.credentials,
@@ -211,9 +239,20 @@ export class TmsSimulator {
     this.stats.sent += 1;
     try {
       const res = await this.#client.postTender(randomTender(this.#random, new Date(), this.#sequence));
-      if (res.status === 201 && res.body.status === 'accepted') this.stats.accepted += 1;
-      else if (res.status === 201) this.stats.declined += 1;
-      else this.stats.failed += 1;
+      const status = String(res.body.status);
+      if (res.status !== 201) this.stats.failed += 1;
+      else if (status === 'accepted') this.stats.accepted += 1;
+      else if (status === 'pending_review') this.stats.pendingReview += 1;
+      else this.stats.declined += 1;
+      if (res.status === 201 && typeof res.body.id === 'string') {
+        this.#onTendered?.(res.body.id, status);
+        if (status !== 'declined') this.#tracked.push(res.body.id);
+      }
+      // Follow one load on the tracking API each round, as a TMS's visibility screen would.
+      const follow = this.#tracked[this.#sequence % Math.max(1, this.#tracked.length)];
+      if (follow !== undefined && (await this.#client.getTracking(follow)).status === 200)
+        this.stats.trackingReads += 1;
+      if (this.#tracked.length > 50) this.#tracked.shift();
     } catch {
       this.stats.failed += 1;
     }

@@ -6,9 +6,12 @@
  * in-flight work, seals the audit log with a final checkpoint, verifies it from a fresh connection to
  * the store, and prints `demo summary: {json}`. Exit code 0 only if the audit log verifies.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
+import { findClient } from '@fleetgate/gateway/auth/server/client-registry';
+import { issuePartnerCredentials, partnerDir } from '@fleetgate/gateway/auth/server/partner-certificate';
+import { registerClient } from '@fleetgate/gateway/auth/server/register-client';
 import { loadConfig } from '@fleetgate/gateway/config/load';
 import { startGateway } from '@fleetgate/gateway/gateway';
 import { listCertificates } from '@fleetgate/gateway/pki/inventory';
@@ -20,6 +23,7 @@ import {
   startMosquitto,
 } from '@fleetgate/gateway/telemetry/mqtt/broker-process';
 import { CompromisedTruck } from '@fleetgate/sim/compromised-truck';
+import { DispatchDesk } from '@fleetgate/sim/dispatcher';
 import { FleetSimulator, type TruckSpec } from '@fleetgate/sim/fleet';
 import { HUBS } from '@fleetgate/sim/geo';
 import { TmsSimulator } from '@fleetgate/sim/tms';
@@ -34,6 +38,13 @@ export interface DemoSummary {
   trucks: number;
   tendersAccepted: number;
   tendersDeclined: number;
+  /** Decided by the operator from the human review queue, each with a reason. */
+  tendersReviewed: number;
+  tendersDispatched: number;
+  tendersDelivered: number;
+  /** Lifecycle transitions the dispatch desk recorded through the API. */
+  fleetEvents: number;
+  trackingReads: number;
   telemetryVerified: number;
   telemetryRecords: number;
   telemetryRejected: number;
@@ -96,6 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       for (const l of [c.listeners.controlPlane, c.listeners.telemetry, c.listeners.public])
         l.host = '127.0.0.1';
       c.log.level = 'info';
+      // Loads booked more than three days ahead go to the human review queue (the dispatch desk decides).
+      c.tenderEngine.planningHorizonDays = 3;
     },
   });
   const dataDir = init.dataDir;
@@ -196,23 +209,39 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   });
   const partner = config.partners[0];
   if (partner === undefined) throw new Error('the config names no partner');
-  const partnerDir = join(pki, 'partners', partner.id);
+  const credentialsOf = (dir: string) => ({
+    cert: readFileSync(join(dir, 'chain.pem'), 'utf8'),
+    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    ca,
+  });
+  // The fleet's dispatch desk is an API client of its own (scope admin), registered on first run as
+  // `fleetgate partner add` would: it works the review queue and records each load's fleet events.
+  const deskDir = await ensureDispatchDesk(gateway, dataDir);
+  const desk = new DispatchDesk({
+    baseUrl: url(a.controlPlane.port),
+    credentials: credentialsOf(deskDir),
+    vehicles: honest,
+    intervalMs: 1_200,
+  });
   const tms = new TmsSimulator({
     baseUrl: url(a.controlPlane.port),
-    credentials: {
-      cert: readFileSync(join(partnerDir, 'chain.pem'), 'utf8'),
-      key: readFileSync(join(partnerDir, 'key.pem'), 'utf8'),
-      ca,
-    },
+    credentials: credentialsOf(join(pki, 'partners', partner.id)),
     intervalMs: 1_500,
+    onTendered: (id, status) => {
+      if (status === 'accepted') desk.accepted(id);
+    },
   });
   out(
     `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso (${broker ? `every third over MQTT via Mosquitto at ${broker.url}, the rest` : 'all'} over HTTPS/2), ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering with DPoP-bound OAuth tokens`,
   );
   const tty = process.stdout.isTTY === true && options.out === undefined;
+  out(
+    `  dispatch desk ${DESK_ID} (scope admin): decides the review queue with reasons, drives each accepted load dispatched → … → delivered`,
+  );
   fleet.start();
   rogue.start(4_000);
   tms.start();
+  desk.start();
 
   // The operator notices the compromised truck and revokes its certificate (as `fleetgate device revoke`
   // does): its open connection is cut within seconds and every later attempt is refused at the handshake.
@@ -247,7 +276,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const secs = Math.round((Date.now() - started) / 1000);
     return (
       `[${String(secs).padStart(4)}s] telemetry ✓ ${counts.verified} batches (${counts.records} records) ✗ ${counts.rejected}` +
-      ` | tenders ✓ ${counts.accepted} ✗ ${counts.declined} | audit checkpoint ${counts.checkpoint} | tls refused ${counts.tls}`
+      ` | tenders ✓ ${counts.accepted} ✗ ${counts.declined} delivered ${desk.stats.delivered} | audit checkpoint ${counts.checkpoint} | tls refused ${counts.tls}`
     );
   };
   let ticks = 0;
@@ -267,7 +296,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   clearTimeout(revokeTimer);
   if (tty) process.stdout.write(`\r${status()}\u001b[K\n`);
   out('stopping: draining the fleet and the TMS, sealing the audit log…');
-  await Promise.all([fleet.stop(), rogue.stop(), tms.stop()]);
+  await Promise.all([fleet.stop(), rogue.stop(), tms.stop(), desk.stop()]);
   await gateway.close();
   await broker?.stop();
   logger.flush();
@@ -283,6 +312,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     trucks: vehicles.length,
     tendersAccepted: counts.accepted,
     tendersDeclined: counts.declined,
+    tendersReviewed: desk.stats.reviewed,
+    tendersDispatched: desk.stats.dispatched,
+    tendersDelivered: desk.stats.delivered,
+    fleetEvents: desk.stats.events,
+    trackingReads: tms.stats.trackingReads,
     telemetryVerified: counts.verified,
     telemetryRecords: counts.records,
     telemetryRejected: counts.rejected,
@@ -297,6 +331,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     auditRootHash: report.rootHash,
     auditVerified: report.ok,
   };
+}
+
+const DESK_ID = 'fleet-dispatch';
+
+/** Registers the dispatch desk's client (tenant fleet-ops, scope admin) and certificate once. */
+async function ensureDispatchDesk(
+  gateway: Awaited<ReturnType<typeof startGateway>>,
+  dataDir: string,
+): Promise<string> {
+  const deps = { store: gateway.store, audit: gateway.audit, now: () => new Date() };
+  const actor = { kind: 'operator' as const, id: 'demo-operator' };
+  if ((await findClient(gateway.store, DESK_ID)) === undefined) {
+    await registerClient(
+      deps,
+      {
+        clientId: DESK_ID,
+        tenantId: 'fleet-ops',
+        scopes: ['admin', 'tenders:read'],
+        tokenLifetimeSeconds: 300,
+      },
+      actor,
+    );
+  }
+  const dir = partnerDir(dataDir, DESK_ID);
+  if (!existsSync(join(dir, 'chain.pem')))
+    await issuePartnerCredentials({ ...deps, dataDir }, DESK_ID, actor);
+  return dir;
 }
 
 export function demoCommand(setExit: (code: number) => void): Command {
