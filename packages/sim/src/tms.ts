@@ -126,8 +126,18 @@ export class TmsClient {
   }
 
   /** A tender API call with a bound token: retried once for a new DPoP nonce or a new token. */
-  async #send(method: string, path: string, payload?: string): Promise<TenderResponse> {
-    const json = payload === undefined ? {} : { 'content-type': 'application/json' };
+  /** A raw body (e.g. an X12 interchange) with its content type; the answer parsed as JSON when it is. */
+  send(method: 'POST' | 'PUT', path: string, payload: string, contentType: string): Promise<TenderResponse> {
+    return this.#send(method, path, payload, contentType);
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    payload?: string,
+    contentType = 'application/json',
+  ): Promise<TenderResponse> {
+    const json = payload === undefined ? {} : { 'content-type': contentType };
     let res = await this.#exchange(
       method,
       path,
@@ -165,7 +175,8 @@ export class TmsClient {
             try {
               body = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
             } catch {
-              body = { raw: text.slice(0, 200) };
+              // Not JSON (e.g. an X12 document from the EDI outbox): kept as text, capped.
+              body = { raw: text.slice(0, 65_536) };
             }
             this.tokens.observe(res.headers);
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
