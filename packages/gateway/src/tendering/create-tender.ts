@@ -12,7 +12,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { GatewayConfig } from '../config/config.ts';
 import { defaultTenderEngineConfig } from '../config/config.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import type { Store } from '../store/store.ts';
+import type { Queryable, Store } from '../store/store.ts';
 import { decideTender, type TenderDecision, type TenderRequest } from './decide.ts';
 import { lookupIdempotencyKey, requestDigest, saveIdempotencyKey } from './idempotency.ts';
 import { appendHistory, bookedInWindow, newTenderId, type Receipt, syncBooking } from './internal/record.ts';
@@ -82,114 +82,8 @@ export async function createTenderIdempotent(
 ): Promise<CreateOutcome> {
   const now = deps.now();
   const digest = requestDigest(request);
-  const engine = deps.config.tenderEngine ?? defaultTenderEngineConfig();
-  const outcome = await withTenant(
-    deps.store,
-    partner.tenant,
-    async (tx): Promise<CreateOutcome | { conflict: true }> => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_KEY]);
-      if (idempotencyKey !== undefined) {
-        const known = await lookupIdempotencyKey(tx, partner.id, idempotencyKey, digest, now);
-        if (known.kind === 'conflict') return { conflict: true };
-        if (known.kind === 'replay') return { replayed: true, body: known.response.body as CreatedTender };
-      }
-      const pickupStart = new Date(request.pickupWindow.start);
-      const deliverBy = new Date(request.deliverBy);
-      const booked = pickupStart < deliverBy ? await bookedInWindow(tx, pickupStart, deliverBy) : 0;
-      const decision = decideTender(request, deps.config, now, { bookedInWindow: booked });
-      const id = newTenderId(now);
-      const { reference, stops, rate, references } = request;
-      const inserted = await tx.query(
-        `INSERT INTO tenders (id, partner_id, tenant_id, reference, origin, destination, lane_id, equipment,
-           weight_kg, hazmat, pickup_start, pickup_end, delivery_end, status, reason_codes, request_sha256,
-           audit_index, request_json, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, decode($16, 'hex'), -1, $17,
-           $18, $18)
-         ON CONFLICT (partner_id, reference) DO NOTHING RETURNING id`,
-        [
-          id,
-          partner.id,
-          partner.tenant,
-          reference,
-          request.origin,
-          request.destination,
-          decision.laneId,
-          request.equipment,
-          request.weightKg,
-          request.hazmat,
-          pickupStart,
-          new Date(request.pickupWindow.end),
-          deliverBy,
-          decision.decision,
-          decision.reasons,
-          digest,
-          JSON.stringify({ stops, rate, references }),
-          now,
-        ],
-      );
-      if (inserted.length === 0)
-        throw new GatewayError('TENDER_DUPLICATE_REFERENCE', `reference ${reference}`);
-      const receipt = await deps.audit.appendInTx(tx, {
-        class: 'tender.decided',
-        actor: { kind: 'partner', id: partner.id, certSha256: partner.certSha256 },
-        subject: { kind: 'tender', id },
-        outcome: decision.decision === 'pending_review' ? 'recorded' : decision.decision,
-        reasons: decision.reasons,
-        details: {
-          tenant: partner.tenant,
-          reference,
-          laneId: decision.laneId,
-          status: decision.decision,
-          bookedInWindow: booked,
-          requestSha256: digest,
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey: requestDigest(idempotencyKey) }),
-        },
-      });
-      await tx.query('UPDATE tenders SET audit_index = $2 WHERE id = $1', [id, String(receipt.index)]);
-      const actor = { kind: 'partner', id: partner.id } as const;
-      const base = { tenderId: id, tenant: partner.tenant, actor, occurredAt: now, recordedAt: now };
-      await appendHistory(tx, {
-        ...base,
-        from: null,
-        to: 'received',
-        event: 'tendered',
-        reason: null,
-        auditIndex: receipt.index,
-      });
-      await appendHistory(tx, {
-        ...base,
-        from: 'received',
-        to: decision.decision,
-        event:
-          decision.decision === 'accepted'
-            ? 'accept'
-            : decision.decision === 'declined'
-              ? 'decline'
-              : 'review',
-        reason: decision.reasons.join(' '),
-        auditIndex: receipt.index,
-      });
-      if (decision.decision === 'accepted') await syncBooking(tx, { id, pickupStart, deliverBy }, 'accepted');
-      const result: TenderResult = {
-        id,
-        reference,
-        ...decision,
-        receipt: { logOrigin: deps.audit.origin, auditIndex: receipt.index },
-      };
-      if (idempotencyKey !== undefined) {
-        await saveIdempotencyKey(tx, {
-          clientId: partner.id,
-          tenant: partner.tenant,
-          key: idempotencyKey,
-          digest,
-          response: { status: 201, body: createdBody(result) },
-          tenderId: id,
-          now,
-          ttlSeconds: engine.idempotencyTtlSeconds,
-        });
-      }
-      return { replayed: false, result };
-    },
+  const outcome = await withTenant(deps.store, partner.tenant, (tx) =>
+    createTenderInTx(deps, tx, partner, request, idempotencyKey, now),
   );
   if ('conflict' in outcome) {
     await deps.audit.append({
@@ -203,4 +97,118 @@ export async function createTenderIdempotent(
     throw new GatewayError('TENDER_IDEMPOTENCY_KEY_REUSED');
   }
   return outcome;
+}
+
+/**
+ * The body of createTenderIdempotent inside a transaction the caller opened with withTenant(partner's
+ * tenant) — for the EDI channel, which records the interchange in the same transaction as its tenders.
+ * `{ conflict: true }`: the key was used with another request (the caller audits and refuses).
+ */
+export async function createTenderInTx(
+  deps: TenderDeps,
+  tx: Queryable,
+  partner: TenderPartner,
+  request: TenderRequest,
+  idempotencyKey: string | undefined,
+  now: Date,
+): Promise<CreateOutcome | { conflict: true }> {
+  const digest = requestDigest(request);
+  const engine = deps.config.tenderEngine ?? defaultTenderEngineConfig();
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_KEY]);
+  if (idempotencyKey !== undefined) {
+    const known = await lookupIdempotencyKey(tx, partner.id, idempotencyKey, digest, now);
+    if (known.kind === 'conflict') return { conflict: true };
+    if (known.kind === 'replay') return { replayed: true, body: known.response.body as CreatedTender };
+  }
+  const pickupStart = new Date(request.pickupWindow.start);
+  const deliverBy = new Date(request.deliverBy);
+  const booked = pickupStart < deliverBy ? await bookedInWindow(tx, pickupStart, deliverBy) : 0;
+  const decision = decideTender(request, deps.config, now, { bookedInWindow: booked });
+  const id = newTenderId(now);
+  const { reference, stops, rate, references } = request;
+  const inserted = await tx.query(
+    `INSERT INTO tenders (id, partner_id, tenant_id, reference, origin, destination, lane_id, equipment,
+       weight_kg, hazmat, pickup_start, pickup_end, delivery_end, status, reason_codes, request_sha256,
+       audit_index, request_json, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, decode($16, 'hex'), -1, $17,
+       $18, $18)
+     ON CONFLICT (partner_id, reference) DO NOTHING RETURNING id`,
+    [
+      id,
+      partner.id,
+      partner.tenant,
+      reference,
+      request.origin,
+      request.destination,
+      decision.laneId,
+      request.equipment,
+      request.weightKg,
+      request.hazmat,
+      pickupStart,
+      new Date(request.pickupWindow.end),
+      deliverBy,
+      decision.decision,
+      decision.reasons,
+      digest,
+      JSON.stringify({ stops, rate, references }),
+      now,
+    ],
+  );
+  if (inserted.length === 0) throw new GatewayError('TENDER_DUPLICATE_REFERENCE', `reference ${reference}`);
+  const receipt = await deps.audit.appendInTx(tx, {
+    class: 'tender.decided',
+    actor: { kind: 'partner', id: partner.id, certSha256: partner.certSha256 },
+    subject: { kind: 'tender', id },
+    outcome: decision.decision === 'pending_review' ? 'recorded' : decision.decision,
+    reasons: decision.reasons,
+    details: {
+      tenant: partner.tenant,
+      reference,
+      laneId: decision.laneId,
+      status: decision.decision,
+      bookedInWindow: booked,
+      requestSha256: digest,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey: requestDigest(idempotencyKey) }),
+    },
+  });
+  await tx.query('UPDATE tenders SET audit_index = $2 WHERE id = $1', [id, String(receipt.index)]);
+  const actor = { kind: 'partner', id: partner.id } as const;
+  const base = { tenderId: id, tenant: partner.tenant, actor, occurredAt: now, recordedAt: now };
+  await appendHistory(tx, {
+    ...base,
+    from: null,
+    to: 'received',
+    event: 'tendered',
+    reason: null,
+    auditIndex: receipt.index,
+  });
+  await appendHistory(tx, {
+    ...base,
+    from: 'received',
+    to: decision.decision,
+    event:
+      decision.decision === 'accepted' ? 'accept' : decision.decision === 'declined' ? 'decline' : 'review',
+    reason: decision.reasons.join(' '),
+    auditIndex: receipt.index,
+  });
+  if (decision.decision === 'accepted') await syncBooking(tx, { id, pickupStart, deliverBy }, 'accepted');
+  const result: TenderResult = {
+    id,
+    reference,
+    ...decision,
+    receipt: { logOrigin: deps.audit.origin, auditIndex: receipt.index },
+  };
+  if (idempotencyKey !== undefined) {
+    await saveIdempotencyKey(tx, {
+      clientId: partner.id,
+      tenant: partner.tenant,
+      key: idempotencyKey,
+      digest,
+      response: { status: 201, body: createdBody(result) },
+      tenderId: id,
+      now,
+      ttlSeconds: engine.idempotencyTtlSeconds,
+    });
+  }
+  return { replayed: false, result };
 }
