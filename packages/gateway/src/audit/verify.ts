@@ -13,6 +13,11 @@
  * not match its leaf hash, which index is missing, which checkpoint's signature is missing or fails or
  * whose root the entries no longer produce (an entry in a range was altered together with its leaf
  * hash), and a rewound log (a checkpoint larger than the log).
+ *
+ * One core (verifyAuditSource) reads any AuditEntrySource: the store (here), a replica directory or a
+ * live gateway's public read API (./verify-source-tiles.ts) — so `audit verify --data-dir` and
+ * `--from URL|DIR` check exactly the same things. A redacted entry (./redaction-format.ts) is hashed
+ * by the leaf hash its stub keeps, and only accepted if the log records that redaction.
  */
 import type { KeyObject } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
@@ -23,6 +28,7 @@ import { type NoteVerifier, verifyNote } from '@fleetgate/core/note/signed-note'
 import { encodeVerifierKey } from '@fleetgate/core/note/verifier-key';
 import { type Store, toSafeNumber } from '../store/store.ts';
 import { type AuditValue, canonicalJson } from './canonical-json.ts';
+import { parseRedactionStub, stubLeafHash } from './redaction-format.ts';
 
 /** Closed union of the verifier's findings (docs/audit.md "Verifying"). */
 export type AuditProblemCode =
@@ -36,7 +42,10 @@ export type AuditProblemCode =
   | 'AUDIT_CHECKPOINT_STORED_MISMATCH'
   | 'AUDIT_LOG_REWOUND'
   | 'AUDIT_ROOT_MISMATCH'
-  | 'AUDIT_ENTRIES_UNSEALED';
+  | 'AUDIT_ENTRIES_UNSEALED'
+  | 'AUDIT_ENTRY_MALFORMED'
+  | 'AUDIT_ENTRY_REDACTED_UNRECORDED'
+  | 'AUDIT_CHECKPOINTS_MISSING';
 
 export interface AuditProblem {
   code: AuditProblemCode;
@@ -53,6 +62,8 @@ export interface AuditVerifyReport {
   verifiedSize: number;
   /** Entries after the last checkpoint: their hashes match, but no signed root covers them yet. */
   unsealedEntries: number;
+  /** Entries whose payload was redacted (retention): verified by the leaf hash their stub keeps. */
+  redactedEntries: number;
   rootHash: string | null;
   problems: AuditProblem[];
 }
@@ -71,13 +82,71 @@ export interface AuditVerifyOptions {
 
 const PAGE = 5_000;
 
-interface StoredCheckpoint {
+/** One checkpoint as a source holds it: the signed note, the size it is filed under, any stored root. */
+export interface AuditSourceCheckpoint {
   size: number;
-  rootHash: Uint8Array;
   note: string;
+  /** A root the source stores beside the note (the store's root_hash column), checked against the note. */
+  storedRoot?: Uint8Array;
 }
 
-export async function verifyAuditLog(store: Store, options: AuditVerifyOptions): Promise<AuditVerifyReport> {
+/**
+ * What a source yields, in index order: an entry's bytes (and the leaf hash it stores beside them, if
+ * any: the store's leaf_hash column, a replica's level-0 tile), or a problem only the source can see
+ * (a malformed entry bundle).
+ */
+export type AuditSourceItem =
+  | { kind: 'entry'; index: number; entry: string; storedLeafHash?: Uint8Array }
+  | { kind: 'problem'; problem: AuditProblem };
+
+/**
+ * Where the verifier reads a log from: the store (verifyAuditLog), a replica directory or a live
+ * gateway's public read API (./verify-source-tiles.ts). The verification itself is one core.
+ */
+export interface AuditEntrySource {
+  /** Every checkpoint the source holds, ascending by size. */
+  checkpoints(): Promise<AuditSourceCheckpoint[]>;
+  /** Entries in ascending index order; `through` is the largest checkpoint size. */
+  entries(through: number): AsyncIterable<AuditSourceItem>;
+}
+
+/** The store as a source: audit_checkpoints and audit_entries, trusting neither hash column. */
+export function storeAuditSource(store: Store): AuditEntrySource {
+  return {
+    async checkpoints() {
+      const rows = await store.query<{ tree_size: string; root_hash: Uint8Array; note: string }>(
+        'SELECT tree_size, root_hash, note FROM audit_checkpoints ORDER BY tree_size',
+      );
+      return rows.map((r) => ({ size: toSafeNumber(r.tree_size), storedRoot: r.root_hash, note: r.note }));
+    },
+    async *entries() {
+      let from = 0;
+      for (;;) {
+        const rows = await store.query<{ idx: string; leaf_hash: Uint8Array; entry: string }>(
+          'SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2',
+          [String(from), PAGE],
+        );
+        for (const row of rows) {
+          const index = toSafeNumber(row.idx);
+          yield { kind: 'entry', index, entry: row.entry, storedLeafHash: row.leaf_hash };
+          from = index + 1;
+        }
+        if (rows.length < PAGE) return;
+      }
+    },
+  };
+}
+
+/** Verifies the log in the store (`fleetgate audit verify --data-dir`). */
+export function verifyAuditLog(store: Store, options: AuditVerifyOptions): Promise<AuditVerifyReport> {
+  return verifyAuditSource(storeAuditSource(store), options);
+}
+
+/** The one verification core, over any source. */
+export async function verifyAuditSource(
+  source: AuditEntrySource,
+  options: AuditVerifyOptions,
+): Promise<AuditVerifyReport> {
   const maxProblems = options.maxProblems ?? 100;
   const problems: AuditProblem[] = [];
   let problemCount = 0;
@@ -86,58 +155,85 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     if (problems.length < maxProblems) problems.push(p);
   };
 
-  const checkpoints = (
-    await store.query<{ tree_size: string; root_hash: Uint8Array; note: string }>(
-      'SELECT tree_size, root_hash, note FROM audit_checkpoints ORDER BY tree_size',
-    )
-  ).map((r): StoredCheckpoint => ({ size: toSafeNumber(r.tree_size), rootHash: r.root_hash, note: r.note }));
+  const checkpoints = await source.checkpoints();
+  const through = Math.max(0, ...checkpoints.map((c) => c.size));
 
   // Roots recomputed from the entries, at each checkpoint size.
   const wanted = new Set(checkpoints.map((c) => c.size));
   const recomputed = new Map<number, Uint8Array>();
   const frontier = new MerkleFrontier();
   if (wanted.has(0)) recomputed.set(0, frontier.root());
+  // Redaction stubs seen (index -> leaf hash hex) and redactions recorded by audit.entry.redacted entries.
+  const redacted = new Map<number, string>();
+  const recorded = new Map<number, string>();
 
   let expected = 0;
-  for (;;) {
-    const rows = await store.query<{ idx: string; leaf_hash: Uint8Array; entry: string }>(
-      'SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2',
-      [String(expected), PAGE],
-    );
-    for (const row of rows) {
-      const index = toSafeNumber(row.idx);
-      if (index !== expected) {
-        report({
-          code: 'AUDIT_ENTRY_MISSING',
-          index: expected,
-          problem: `entries ${expected}..${index - 1} are missing`,
-        });
-        // Nothing after a gap can produce the signed roots; keep checking leaf hashes only.
-      }
-      const hash = leafHash(utf8(row.entry));
-      if (toHex(hash) !== toHex(row.leaf_hash)) {
-        report({
-          code: 'AUDIT_ENTRY_HASH_MISMATCH',
-          index,
-          problem: 'entry does not match its stored leaf hash (entry or hash altered)',
-        });
-      }
-      if (!isCanonical(row.entry)) {
-        report({ code: 'AUDIT_ENTRY_NOT_CANONICAL', index, problem: 'entry is not canonical JSON' });
-      }
-      if (index === frontier.size) {
-        frontier.append(hash);
-        if (wanted.has(frontier.size)) recomputed.set(frontier.size, frontier.root());
-      }
-      expected = index + 1;
+  for await (const item of source.entries(through)) {
+    if (item.kind === 'problem') {
+      report(item.problem);
+      continue;
     }
-    if (rows.length < PAGE) break;
+    const { index, entry } = item;
+    if (index < expected) {
+      report({
+        code: 'AUDIT_ENTRY_MALFORMED',
+        index,
+        problem: `entry ${index} appears twice or out of order`,
+      });
+      continue;
+    }
+    if (index !== expected) {
+      report({
+        code: 'AUDIT_ENTRY_MISSING',
+        index: expected,
+        problem: `entries ${expected}..${index - 1} are missing`,
+      });
+      // Nothing after a gap can produce the signed roots; keep checking leaf hashes only.
+    }
+    const stub = parseRedactionStub(entry);
+    let hash: Uint8Array;
+    if (stub !== null) {
+      // A redacted entry: its bytes are gone, its stub carries the original leaf hash.
+      hash = stubLeafHash(stub);
+      redacted.set(index, stub.leafHash);
+    } else {
+      hash = leafHash(utf8(entry));
+      const parsed = parseEntry(entry);
+      if (parsed === undefined) {
+        report({ code: 'AUDIT_ENTRY_NOT_CANONICAL', index, problem: 'entry is not canonical JSON' });
+      } else {
+        noteRedaction(parsed, recorded);
+      }
+    }
+    if (item.storedLeafHash !== undefined && toHex(hash) !== toHex(item.storedLeafHash)) {
+      report({
+        code: 'AUDIT_ENTRY_HASH_MISMATCH',
+        index,
+        problem: 'entry does not match its stored leaf hash (entry or hash altered)',
+      });
+    }
+    if (index === frontier.size) {
+      frontier.append(hash);
+      if (wanted.has(frontier.size)) recomputed.set(frontier.size, frontier.root());
+    }
+    expected = index + 1;
   }
   const entries = expected;
+  if (entries < through) {
+    // A truncated log or replica: name the first index that is gone.
+    report({
+      code: 'AUDIT_ENTRY_MISSING',
+      index: entries,
+      problem: `entries ${entries}..${through - 1} are missing (signed checkpoints cover ${through})`,
+    });
+  }
 
   let verifiedSize = 0;
+  let previousSize = 0;
   for (const cp of checkpoints) {
     const at = { checkpointSize: cp.size };
+    const previous = previousSize;
+    previousSize = cp.size;
     const body = checkSignatures(cp.note, options, (code, problem) => report({ code, ...at, problem }));
     if (body === undefined) continue;
     let parsed: ReturnType<typeof parseCheckpoint>;
@@ -150,7 +246,10 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     if (parsed.origin !== options.origin) {
       report({ code: 'AUDIT_CHECKPOINT_ORIGIN', ...at, problem: `checkpoint origin is ${parsed.origin}` });
     }
-    if (parsed.size !== cp.size || toHex(parsed.rootHash) !== toHex(cp.rootHash)) {
+    if (
+      parsed.size !== cp.size ||
+      (cp.storedRoot !== undefined && toHex(parsed.rootHash) !== toHex(cp.storedRoot))
+    ) {
       report({
         code: 'AUDIT_CHECKPOINT_STORED_MISMATCH',
         ...at,
@@ -167,7 +266,8 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     }
     const root = recomputed.get(cp.size);
     if (root === undefined || toHex(root) !== toHex(parsed.rootHash)) {
-      const previous = Math.max(0, ...checkpoints.filter((c) => c.size < cp.size).map((c) => c.size));
+      // Each root is recomputed from the same entries, so consecutive checkpoints that both verify are
+      // consistent (RFC 9162 §2.1.4); a mismatch points at the range since the previous checkpoint.
       report({
         code: 'AUDIT_ROOT_MISMATCH',
         ...at,
@@ -176,6 +276,16 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
       continue;
     }
     verifiedSize = Math.max(verifiedSize, cp.size);
+  }
+
+  for (const [index, hash] of redacted) {
+    if (recorded.get(index) !== hash) {
+      report({
+        code: 'AUDIT_ENTRY_REDACTED_UNRECORDED',
+        index,
+        problem: 'entry is a redaction stub, but no audit.entry.redacted entry records that redaction',
+      });
+    }
   }
 
   const unsealedEntries = Math.max(0, entries - verifiedSize);
@@ -192,6 +302,7 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
     checkpoints: checkpoints.length,
     verifiedSize,
     unsealedEntries,
+    redactedEntries: redacted.size,
     rootHash: entries === frontier.size ? toHex(frontier.root()) : null,
     problems,
   };
@@ -201,9 +312,9 @@ export async function verifyAuditLog(store: Store, options: AuditVerifyOptions):
  * Both signatures must be present and verify: each key is checked on its own, so the report says which
  * one is missing (stripped) or fails. Returns the signed text, or undefined after reporting.
  */
-function checkSignatures(
+export function checkSignatures(
   note: string,
-  options: AuditVerifyOptions,
+  options: Pick<AuditVerifyOptions, 'origin' | 'publicKey' | 'mlDsaPublicKey'>,
   report: (code: AuditProblemCode, problem: string) => void,
 ): string | undefined {
   const keys: [string, NoteVerifier][] = [
@@ -257,10 +368,36 @@ function hasSignatureLine(note: string, key: NoteVerifier): boolean {
   return false;
 }
 
-function isCanonical(entry: string): boolean {
+/** The parsed entry when it is canonical JSON, else undefined. */
+function parseEntry(entry: string): AuditValue | undefined {
   try {
-    return canonicalJson(JSON.parse(entry) as AuditValue) === entry;
+    const value = JSON.parse(entry) as AuditValue;
+    return canonicalJson(value) === entry ? value : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * Records an `audit.entry.redacted` entry's `details.index` and `details.leafHash` (hex, or base64 of
+ * the same 32 bytes), for the redaction stubs to be matched against.
+ */
+function noteRedaction(value: AuditValue, recorded: Map<number, string>): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const entry = value as { [key: string]: AuditValue };
+  if (entry.class !== 'audit.entry.redacted') return;
+  const details = entry.details;
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return;
+  const { index, leafHash: hash } = details as { [key: string]: AuditValue };
+  const at =
+    typeof index === 'number'
+      ? index
+      : typeof index === 'string' && /^\d{1,16}$/.test(index)
+        ? Number(index)
+        : -1;
+  if (!Number.isSafeInteger(at) || at < 0 || typeof hash !== 'string') return;
+  let hex: string | undefined;
+  if (/^[0-9a-f]{64}$/.test(hash)) hex = hash;
+  else if (/^[A-Za-z0-9+/]{43}=$/.test(hash)) hex = Buffer.from(hash, 'base64').toString('hex');
+  if (hex !== undefined) recorded.set(at, hex);
 }

@@ -1,0 +1,270 @@
+/**
+ * Issue 7 "Done when", on every engine: a real gateway writes entries and signed checkpoints; then, in
+ * its store, one entry's text is altered, a row deleted, two rows swapped (reordered), an entry altered
+ * together with its leaf hash — and each time both the store verifier and the real
+ * `fleetgate audit verify --data-dir` exit 1 naming the right index (or checkpoint range) and code.
+ * Also a redacted entry: accepted by the leaf hash its stub keeps only once the log records the
+ * redaction (AUDIT_ENTRY_REDACTED_UNRECORDED before).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { leafHash } from '@fleetgate/core/merkle/hash';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/audit/event.ts';
+import { loadAuditKeys, loadAuditVerifierKeys } from '../../src/audit/keys.ts';
+import { AuditLog } from '../../src/audit/log.ts';
+import { redactionStubText } from '../../src/audit/redaction-format.ts';
+import { type AuditVerifyReport, verifyAuditLog } from '../../src/audit/verify.ts';
+import type { GatewayConfig } from '../../src/config/config.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/store.ts';
+import { engines } from '../support/engines.ts';
+import { startTestGateway, type TestGateway } from '../support/harness.ts';
+import { fleetgate } from './support/cli.ts';
+
+const ORIGIN = 'fleetgate.local/audit';
+const event = (i: number): AuditEvent => ({
+  class: 'tender.decided',
+  actor: { kind: 'partner', id: 'acme-tms', certSha256: 'ef'.repeat(32) },
+  subject: { kind: 'tender', id: `tnd_tamper_${i}` },
+  outcome: i % 2 === 0 ? 'accepted' : 'declined',
+  reasons: ['LANE_SERVED'],
+  details: { n: i },
+});
+
+for (const engine of engines()) {
+  describe(`audit verify after tampering, on ${engine.name}`, () => {
+    let t: TestGateway;
+    let config: GatewayConfig;
+    let sizes: number[];
+    let env: NodeJS.ProcessEnv;
+
+    const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
+      const store = await openStore(
+        engine.name === 'postgres' && engine.url !== undefined
+          ? { engine: 'postgres', url: engine.url, schema: t.postgresSchema as string }
+          : { engine: 'pglite', dataDir: join(t.dataDir, 'store') },
+      );
+      try {
+        return await fn(store);
+      } finally {
+        await store.close();
+      }
+    };
+    const verifyStore = (): Promise<AuditVerifyReport> =>
+      withStore((store) =>
+        verifyAuditLog(store, { origin: ORIGIN, ...loadAuditVerifierKeys(t.dataDir), requireSealed: true }),
+      );
+    const cli = () => fleetgate(['audit', 'verify', '--data-dir', t.dataDir], env);
+    const entryAt = (store: Store, idx: number) =>
+      store
+        .query<{ entry: string; leaf_hash: Uint8Array }>(
+          'SELECT entry, leaf_hash FROM audit_entries WHERE idx = $1',
+          [String(idx)],
+        )
+        .then((rows) => rows[0] as { entry: string; leaf_hash: Uint8Array });
+
+    /** Applies a mutation, expects both verifiers to report `expected`, then undoes it. */
+    const expectDetected = async (
+      mutate: (store: Store) => Promise<void>,
+      undo: (store: Store) => Promise<void>,
+      expected: { code: string; index?: number; checkpointSize?: number },
+      cliLine: RegExp,
+    ): Promise<void> => {
+      await withStore(mutate);
+      const report = await verifyStore();
+      expect(report.ok).toBe(false);
+      expect(report.problems).toContainEqual(expect.objectContaining(expected));
+      const run = await cli();
+      expect(run.code, run.out + run.err).toBe(1);
+      expect(run.out).toMatch(cliLine);
+      expect(run.out).toMatch(/FAILED: the audit log does not verify/);
+      await withStore(undo);
+      expect((await verifyStore()).ok).toBe(true);
+    };
+
+    beforeAll(async () => {
+      t = await startTestGateway(engine, (c) => {
+        c.audit.checkpointIntervalMs = 60_000; // this test publishes explicitly
+        config = c;
+      });
+      for (let i = 0; i < 30; i++) await t.gateway.audit.append(event(i));
+      await t.gateway.audit.publish();
+      for (let i = 30; i < 70; i++) await t.gateway.audit.append(event(i));
+      await t.gateway.audit.publish();
+      await t.gateway.close(); // PGlite belongs to one process: the CLI opens the store next
+      writeFileSync(join(t.dataDir, 'fleetgate.json'), JSON.stringify(config), { mode: 0o600 });
+      env =
+        engine.name === 'postgres' && engine.url !== undefined
+          ? {
+              DATABASE_URL: `${engine.url}${engine.url.includes('?') ? '&' : '?'}options=${encodeURIComponent(
+                `-c search_path=${t.postgresSchema}`,
+              )}`,
+            }
+          : {};
+      sizes = await withStore(async (s) =>
+        (
+          await s.query<{ tree_size: string }>('SELECT tree_size FROM audit_checkpoints ORDER BY tree_size')
+        ).map((r) => Number(r.tree_size)),
+      );
+    });
+    afterAll(async () => t?.stop());
+
+    it('passes on the untouched log, in the store and through the CLI', async () => {
+      expect(sizes.length).toBeGreaterThanOrEqual(2);
+      expect(sizes.at(-1)).toBeGreaterThanOrEqual(70);
+      const report = await verifyStore();
+      expect(report).toMatchObject({ ok: true, problems: [], verifiedSize: sizes.at(-1) });
+      const run = await cli();
+      expect(run.code, run.out + run.err).toBe(0);
+      expect(run.out).toMatch(/OK: the audit log verifies/);
+    });
+
+    it('an altered entry: AUDIT_ENTRY_HASH_MISMATCH at its index', async () => {
+      let original = '';
+      await expectDetected(
+        async (s) => {
+          original = (await entryAt(s, 5)).entry;
+          await s.query(`UPDATE audit_entries SET entry = replace(entry, 'tnd_', 'TND_') WHERE idx = 5`);
+        },
+        async (s) => {
+          await s.query('UPDATE audit_entries SET entry = $1 WHERE idx = 5', [original]);
+        },
+        { code: 'AUDIT_ENTRY_HASH_MISMATCH', index: 5 },
+        /FAIL index 5: entry does not match its stored leaf hash .*\[AUDIT_ENTRY_HASH_MISMATCH\]/,
+      );
+    });
+
+    it('a deleted row: AUDIT_ENTRY_MISSING at its index', async () => {
+      let row: { entry: string; leaf_hash: Uint8Array } = { entry: '', leaf_hash: new Uint8Array() };
+      await expectDetected(
+        async (s) => {
+          row = await entryAt(s, 17);
+          await s.query('DELETE FROM audit_entries WHERE idx = 17');
+        },
+        async (s) => {
+          await s.query('INSERT INTO audit_entries (idx, leaf_hash, entry) VALUES (17, $1, $2)', [
+            row.leaf_hash,
+            row.entry,
+          ]);
+        },
+        { code: 'AUDIT_ENTRY_MISSING', index: 17 },
+        /FAIL index 17: entries 17\.\.17 are missing \[AUDIT_ENTRY_MISSING\]/,
+      );
+    });
+
+    it('two rows swapped: each index named (entries moved), or the checkpoint range (rows moved whole)', async () => {
+      const swapEntries = async (s: Store) => {
+        const [a, b] = [await entryAt(s, 3), await entryAt(s, 9)];
+        await s.query('UPDATE audit_entries SET entry = $1 WHERE idx = 3', [b.entry]);
+        await s.query('UPDATE audit_entries SET entry = $1 WHERE idx = 9', [a.entry]);
+      };
+      await expectDetected(
+        swapEntries,
+        swapEntries,
+        { code: 'AUDIT_ENTRY_HASH_MISMATCH', index: 9 },
+        /FAIL index 3: .*\[AUDIT_ENTRY_HASH_MISMATCH\][\s\S]*FAIL index 9: /,
+      );
+      // Whole rows (entry and leaf hash) reordered: only the signed root can tell; the first checkpoint
+      // covering index 40 is named with its range.
+      const swapRows = async (s: Store) => {
+        await s.query('UPDATE audit_entries SET idx = 1000000 WHERE idx = 40');
+        await s.query('UPDATE audit_entries SET idx = 40 WHERE idx = 41');
+        await s.query('UPDATE audit_entries SET idx = 41 WHERE idx = 1000000');
+      };
+      const covering = sizes.find((n) => n > 41) as number;
+      const previous = Math.max(0, ...sizes.filter((n) => n < covering));
+      await expectDetected(
+        swapRows,
+        swapRows,
+        { code: 'AUDIT_ROOT_MISMATCH', checkpointSize: covering },
+        new RegExp(
+          `FAIL checkpoint at size ${covering}: .*\\[${previous}, ${covering}\\).*\\[AUDIT_ROOT_MISMATCH\\]`,
+        ),
+      );
+    });
+
+    it('an entry altered together with its leaf hash: AUDIT_ROOT_MISMATCH naming the range', async () => {
+      let row: { entry: string; leaf_hash: Uint8Array } = { entry: '', leaf_hash: new Uint8Array() };
+      const covering = sizes.find((n) => n > 12) as number;
+      await expectDetected(
+        async (s) => {
+          row = await entryAt(s, 12);
+          const forged = row.entry.replace('tnd_', 'TND_');
+          await s.query('UPDATE audit_entries SET entry = $1, leaf_hash = $2 WHERE idx = 12', [
+            forged,
+            leafHash(new TextEncoder().encode(forged)),
+          ]);
+        },
+        async (s) => {
+          await s.query('UPDATE audit_entries SET entry = $1, leaf_hash = $2 WHERE idx = 12', [
+            row.entry,
+            row.leaf_hash,
+          ]);
+        },
+        { code: 'AUDIT_ROOT_MISMATCH', checkpointSize: covering },
+        new RegExp(`FAIL checkpoint at size ${covering}: entries no longer produce the signed root`),
+      );
+    });
+
+    it('a redacted entry verifies by its stub only once the redaction is recorded in the log', async () => {
+      const target = 20;
+      await withStore(async (s) => {
+        const row = await entryAt(s, target);
+        const stub = redactionStubText({
+          leafHash: Buffer.from(row.leaf_hash).toString('hex'),
+          class: 'tender.decided',
+          time: '2026-01-01T00:00:00.000Z',
+          redactedAt: '2033-01-01T00:00:00.000Z',
+          reason: 'retention',
+        });
+        await s.query('UPDATE audit_entries SET entry = $1 WHERE idx = $2', [stub, String(target)]);
+      });
+      const unrecorded = await verifyStore();
+      expect(unrecorded.ok).toBe(false);
+      expect(unrecorded.redactedEntries).toBe(1);
+      expect(unrecorded.problems).toEqual([
+        expect.objectContaining({ code: 'AUDIT_ENTRY_REDACTED_UNRECORDED', index: target }),
+      ]);
+      const run = await cli();
+      expect(run.code).toBe(1);
+      expect(run.out).toMatch(/FAIL index 20: .*\[AUDIT_ENTRY_REDACTED_UNRECORDED\]/);
+
+      await withStore(async (s) => {
+        const row = await entryAt(s, target);
+        const keys = loadAuditKeys(t.dataDir, ORIGIN);
+        const log = new AuditLog(s, {
+          origin: ORIGIN,
+          privateKey: keys.privateKey,
+          mlDsaPrivateKey: keys.mlDsaPrivateKey,
+        });
+        const hex = Buffer.from(row.leaf_hash).toString('hex');
+        // A redaction record naming another hash does not count.
+        await log.append({
+          class: 'audit.entry.redacted',
+          actor: { kind: 'system', id: 'retention' },
+          subject: { kind: 'audit-entry', id: String(target) },
+          outcome: 'recorded',
+          details: { index: target, leafHash: 'ab'.repeat(32) },
+        });
+        await log.publish();
+        expect(
+          (await verifyAuditLog(s, { origin: ORIGIN, ...loadAuditVerifierKeys(t.dataDir) })).problems,
+        ).toEqual([expect.objectContaining({ code: 'AUDIT_ENTRY_REDACTED_UNRECORDED', index: target })]);
+        await log.append({
+          class: 'audit.entry.redacted',
+          actor: { kind: 'system', id: 'retention' },
+          subject: { kind: 'audit-entry', id: String(target) },
+          outcome: 'recorded',
+          details: { index: target, leafHash: hex },
+        });
+        await log.publish();
+      });
+      const recorded = await verifyStore();
+      expect(recorded).toMatchObject({ ok: true, redactedEntries: 1, problems: [] });
+      const ok = await cli();
+      expect(ok.code, ok.out + ok.err).toBe(0);
+      expect(ok.out).toMatch(/1 redacted/);
+    });
+  });
+}
