@@ -10,6 +10,10 @@
  *  4. entry: SHA-256(0x00 || entry) is the receipt's leaf hash, and index < treeSize;
  *  5. inclusion: the proof leads from that leaf hash to the signed root (RFC 9162 §2.1.3.2); a
  *     truncated, extended or altered proof is refused.
+ * With `requireWitnesses` (cosignature/v1 witness vkeys, docs/audit.md "Witness"), step 2 also requires
+ * a valid cosignature of each of those witnesses on the checkpoint (RECEIPT_WITNESS_MISSING,
+ * RECEIPT_WITNESS_INVALID): the log cannot show this receipt's checkpoint to you and another history to
+ * the witness.
  * The receipt is hostile input until step 5 passes: every field is type-checked first.
  */
 import { toHex, utf8 } from '@fleetgate/core/bytes';
@@ -18,6 +22,7 @@ import { rootFromInclusionProof } from '@fleetgate/core/merkle/inclusion';
 import { parseCheckpoint } from '@fleetgate/core/note/checkpoint';
 import { verifyNote } from '@fleetgate/core/note/signed-note';
 import { parseVerifierKey } from '@fleetgate/core/note/verifier-key';
+import { verifyCheckpointCosignature } from './witness/cosignature.ts';
 
 export type ReceiptProblemCode =
   | 'RECEIPT_MALFORMED'
@@ -26,7 +31,14 @@ export type ReceiptProblemCode =
   | 'RECEIPT_SIGNATURE_INVALID'
   | 'RECEIPT_CHECKPOINT_MISMATCH'
   | 'RECEIPT_LEAF_MISMATCH'
-  | 'RECEIPT_PROOF_INVALID';
+  | 'RECEIPT_PROOF_INVALID'
+  | 'RECEIPT_WITNESS_MISSING'
+  | 'RECEIPT_WITNESS_INVALID';
+
+export interface ReceiptVerifyOptions {
+  /** Witness verifier keys (`name+keyid+base64(0x04 || key)`) whose cosignature is required. */
+  requireWitnesses?: readonly string[];
+}
 
 export type ReceiptVerification =
   | { ok: true; origin: string; index: number; treeSize: number; entry: unknown }
@@ -49,7 +61,11 @@ const fail = (code: ReceiptProblemCode, problem: string): ReceiptVerification =>
   problem,
 });
 
-export function verifyAuditReceipt(receipt: unknown, verifierKeys: readonly string[]): ReceiptVerification {
+export function verifyAuditReceipt(
+  receipt: unknown,
+  verifierKeys: readonly string[],
+  options: ReceiptVerifyOptions = {},
+): ReceiptVerification {
   const r = receipt as Partial<ReceiptJson> | null;
   if (
     r === null ||
@@ -90,6 +106,20 @@ export function verifyAuditReceipt(receipt: unknown, verifierKeys: readonly stri
       return hasKeyId(checkpoint, key.name, key.keyId)
         ? fail('RECEIPT_SIGNATURE_INVALID', `the ${key.alg} checkpoint signature does not verify`)
         : fail('RECEIPT_SIGNATURE_MISSING', `the checkpoint has no ${key.alg} signature`);
+    }
+  }
+
+  for (const witnessVkey of options.requireWitnesses ?? []) {
+    let check: ReturnType<typeof verifyCheckpointCosignature>;
+    try {
+      check = verifyCheckpointCosignature(checkpoint, witnessVkey);
+    } catch {
+      return fail('RECEIPT_KEYS_INVALID', 'a witness verifier key does not parse');
+    }
+    if (!check.ok) {
+      return check.reason === 'missing'
+        ? fail('RECEIPT_WITNESS_MISSING', 'the checkpoint has no cosignature of a required witness')
+        : fail('RECEIPT_WITNESS_INVALID', 'a required witness cosignature does not verify');
     }
   }
 
