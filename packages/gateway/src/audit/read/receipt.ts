@@ -12,6 +12,7 @@ import { leafHash } from '@fleetgate/core/merkle/hash';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Queryable } from '../../store/store.ts';
 import { latestSignedCheckpoint } from '../internal/signed-checkpoint.ts';
+import { parseRedactionStub } from '../redaction-format.ts';
 import { entryRange } from './entries.ts';
 import { proveInclusion } from './inclusion-proof.ts';
 import type { TileCache } from './tile-cache.ts';
@@ -51,7 +52,8 @@ export async function readReceipt(
   if (
     entry === undefined ||
     proof.checkpoint === undefined ||
-    toHex(leafHash(utf8(entry))) !== toHex(proof.leafHash)
+    // A redacted entry's stub names the leaf hash it replaced (redaction-format.ts).
+    (parseRedactionStub(entry)?.leafHash ?? toHex(leafHash(utf8(entry)))) !== toHex(proof.leafHash)
   ) {
     throw new GatewayError('AUDIT_LOG_INCONSISTENT', `entry ${index} cannot be read`);
   }

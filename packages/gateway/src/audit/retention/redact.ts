@@ -1,0 +1,150 @@
+/**
+ * Redaction of audit entries (issue 7 §9; docs/audit.md "Retention and redaction"): the entry's payload
+ * in the store is replaced by the stub of redaction-format.ts, which keeps the ORIGINAL leaf hash, class
+ * and time; in the same transaction one `audit.entry.redacted` entry per index is appended, naming the
+ * `index` and the `leafHash` (hex) — the record the verifier requires for every stub it meets.
+ *
+ * Only `audit_entries.entry` changes: idx, leaf_hash, checkpoints, tiles and the compact range are never
+ * touched, so every checkpoint, inclusion and consistency proof and every replica stays valid.
+ *
+ * Threats: redaction used to hide tampering — before replacing a payload its bytes must still produce
+ * the stored leaf hash (AUDIT_LOG_INCONSISTENT otherwise; nothing is redacted), and the redaction itself
+ * is a logged, signed-over decision; erasing the evidence of a redaction — redaction records are never
+ * redacted (AUDIT_REDACTION_REFUSED); two redactors at once — the UPDATE is conditional on the payload
+ * it read, so an index is redacted, and recorded, once.
+ */
+import { toHex, utf8 } from '@fleetgate/core/bytes';
+import { leafHash } from '@fleetgate/core/merkle/hash';
+import { GatewayError } from '../../errors/gateway-error.ts';
+import type { Store } from '../../store/store.ts';
+import { toSafeNumber } from '../../store/store.ts';
+import type { AuditActor, AuditEvent } from '../event.ts';
+import type { AuditLog } from '../log.ts';
+import { parseRedactionStub, redactionStubText } from '../redaction-format.ts';
+import { NEVER_REDACTED } from './policy.ts';
+
+export interface RedactionDeps {
+  store: Store;
+  audit: AuditLog;
+  now: () => Date;
+}
+
+export interface RedactionRequest {
+  index: number;
+  /** 'retention', or an operator's stated reason (legal erasure…); kept in the stub and the record. */
+  reason: string;
+}
+
+export interface Redaction {
+  index: number;
+  class: string;
+  leafHash: string;
+  /** Index of the `audit.entry.redacted` record. */
+  recordIndex: number;
+}
+
+/** An operator's reason: 1-500 characters, no control characters, not only blanks. */
+const REASON = /^[^\p{Cc}]{1,500}$/u;
+
+export function checkReason(reason: string): string {
+  if (!REASON.test(reason) || reason.trim() === '') {
+    throw new GatewayError(
+      'AUDIT_REDACTION_REFUSED',
+      'a redaction needs a reason of 1-500 printable characters',
+    );
+  }
+  return reason;
+}
+
+/**
+ * Redacts the given indices in one transaction. `strict` (an operator's request): an index that cannot
+ * be redacted refuses the whole request with AUDIT_REDACTION_REFUSED. Not strict (the retention job):
+ * such an index is skipped. Returns what was redacted.
+ */
+export async function redactEntries(
+  deps: RedactionDeps,
+  requests: readonly RedactionRequest[],
+  actor: AuditActor,
+  options: { strict: boolean; reasonCode: 'RETENTION_EXPIRED' | 'OPERATOR_REQUEST' },
+): Promise<Redaction[]> {
+  if (requests.length === 0) return [];
+  const redactedAt = deps.now().toISOString();
+  return deps.store.transaction(async (tx) => {
+    const rows = await tx.query<{ idx: string; leaf_hash: Uint8Array; entry: string }>(
+      'SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx = ANY($1::int8[]) ORDER BY idx',
+      [requests.map((r) => String(r.index))],
+    );
+    const byIndex = new Map(rows.map((r) => [toSafeNumber(r.idx), r]));
+    const refuse = (detail: string): void => {
+      if (options.strict) throw new GatewayError('AUDIT_REDACTION_REFUSED', detail);
+    };
+    const done: Omit<Redaction, 'recordIndex'>[] = [];
+    const events: AuditEvent[] = [];
+    for (const request of requests) {
+      const row = byIndex.get(request.index);
+      if (row === undefined) {
+        refuse(`index ${request.index} is past the log`);
+        continue;
+      }
+      if (parseRedactionStub(row.entry) !== null) {
+        refuse(`entry ${request.index} is already redacted`);
+        continue;
+      }
+      const hash = toHex(row.leaf_hash);
+      if (toHex(leafHash(utf8(row.entry))) !== hash) {
+        throw new GatewayError(
+          'AUDIT_LOG_INCONSISTENT',
+          `entry ${request.index} no longer produces its leaf hash; run fleetgate audit verify`,
+        );
+      }
+      const doc = classAndTime(row.entry);
+      if (doc === null) {
+        refuse(`entry ${request.index} is not an audit document`);
+        continue;
+      }
+      if (doc.class === NEVER_REDACTED) {
+        refuse(`entry ${request.index} records a redaction; those are kept for the life of the log`);
+        continue;
+      }
+      const stub = redactionStubText({
+        leafHash: hash,
+        class: doc.class,
+        time: doc.time,
+        redactedAt,
+        reason: request.reason,
+      });
+      const updated = await tx.query(
+        'UPDATE audit_entries SET entry = $2 WHERE idx = $1 AND entry = $3 RETURNING idx',
+        [String(request.index), stub, row.entry],
+      );
+      if (updated.length !== 1) continue; // redacted meanwhile by another node
+      done.push({ index: request.index, class: doc.class, leafHash: hash });
+      events.push({
+        class: 'audit.entry.redacted',
+        actor,
+        subject: { kind: 'audit-entry', id: String(request.index) },
+        outcome: 'recorded',
+        reasons: [options.reasonCode],
+        details: { index: request.index, leafHash: hash, redactedClass: doc.class, reason: request.reason },
+      });
+    }
+    // Last in the transaction, so the sequencer lock is held briefly (log.ts).
+    const receipts = await deps.audit.appendManyInTx(tx, events);
+    return done.map((d, i) => ({ ...d, recordIndex: (receipts[i] as { index: number }).index }));
+  });
+}
+
+/** The class and time of a stored v1 audit document, or null. */
+export function classAndTime(entry: string): { class: string; time: string } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(entry);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const doc = parsed as { v?: unknown; class?: unknown; time?: unknown };
+  if (doc.v !== 1 || typeof doc.class !== 'string' || typeof doc.time !== 'string') return null;
+  if (!Number.isFinite(Date.parse(doc.time))) return null;
+  return { class: doc.class, time: doc.time };
+}
