@@ -3,7 +3,10 @@
  * Exit codes: 0 success, 1 failure (e.g. audit verification found a discrepancy), 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
+import { auditReplicateCommand } from './commands/audit-replicate.ts';
+import { auditRedactCommand, auditRetentionCommand } from './commands/audit-retention.ts';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
+import { auditWitnessCommand } from './commands/audit-witness.ts';
 import { caRolloverCommand } from './commands/ca-rollover.ts';
 import { caStatusCommand } from './commands/ca-status.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -65,6 +68,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(ca);
   const audit = new Command('audit').description('the tamper-evident audit log');
   audit.addCommand(auditVerifyCommand(setExit));
+  audit.addCommand(auditReplicateCommand(setExit));
+  audit.addCommand(auditWitnessCommand(setExit));
+  audit.addCommand(auditRetentionCommand(setExit));
+  audit.addCommand(auditRedactCommand(setExit));
   program.addCommand(audit);
   // Subcommands added with addCommand do not inherit settings: usage errors must throw everywhere.
   const overrideExits = (command: Command): void => {

@@ -8,16 +8,21 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import Fastify from 'fastify';
 import pino, { type Logger } from 'pino';
+import { startAuditExport } from './audit/export/service.ts';
 import { ensureAuditKeys } from './audit/keys.ts';
 import { AuditLog } from './audit/log.ts';
+import { startRetentionJob } from './audit/retention/job.ts';
+import { startWitnessClient } from './audit/witness/client.ts';
 import { resourceServerFromConfig } from './auth/resource/from-config.ts';
 import { DpopNonces, ensureDpopNonceKey } from './auth/server/dpop-nonce.ts';
 import { startAuthorizationServer } from './auth/server/from-config.ts';
 import type { GatewayConfig, ListenerConfig } from './config/config.ts';
+import { type EdiService, startEdiService } from './edi-channel/service.ts';
+import { ediSettingsOf } from './edi-channel/settings.ts';
 import { GatewayEvents } from './events.ts';
 import { answerClientError } from './http/client-error.ts';
 import { type AnyFastify, installCommon } from './http/common.ts';
@@ -38,12 +43,14 @@ import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPublicRoutes } from './routes/public.ts';
 import { registerRevocationRoutes } from './routes/revocation.ts';
 import { registerTelemetryRoutes } from './routes/telemetry.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
 import type { IngestDeps } from './telemetry/ingest.ts';
 import { ensureMqttClientIdentity } from './telemetry/mqtt/client-identity.ts';
 import { type MqttSubscriber, startMqttSubscriber } from './telemetry/mqtt/subscriber.ts';
 import { startTelemetryIngest, type TelemetryIngest } from './telemetry/start.ts';
+import { startWebhooks } from './webhooks/start.ts';
 
 export interface GatewayOptions {
   dataDir: string;
@@ -70,6 +77,8 @@ export interface Gateway {
   readonly telemetryIngest: TelemetryIngest;
   /** The MQTT telemetry subscriber, when `mqtt.enabled` (docs/mqtt.md). */
   readonly mqtt?: MqttSubscriber;
+  /** The EDI channel's outbound consumer and drop directory (docs/tendering.md "EDI X12"). */
+  readonly edi: EdiService;
   /** Bound addresses, e.g. for port 0 in tests. */
   readonly addresses: Record<Exclude<ListenerName, 'oauthToken'>, { host: string; port: number }> & {
     oauthToken?: { host: string; port: number };
@@ -247,6 +256,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
   });
   registerControlPlaneRoutes(control, { store, audit, config, now }, resourceServer, events);
+  // EDI X12 (issue 6 §6): 990/214 from the lifecycle feed, the drop directory, the outbox export.
+  const dropDirectory = config.edi.dropDirectory;
+  const edi = startEdiService({
+    store,
+    audit,
+    config,
+    now,
+    settings: ediSettingsOf(config),
+    fleetVehicles: config.fleet.vehicles,
+    events,
+    logger,
+    pollIntervalMs: config.edi.pollIntervalMs,
+    dropDirectory:
+      dropDirectory === undefined || isAbsolute(dropDirectory) ? dropDirectory : join(dataDir, dropDirectory),
+  });
+  // Webhooks to partners (issue 6 §5; docs/tendering.md "Webhooks"): endpoint and delivery routes on the
+  // control plane, and this node's dispatcher (stopped after the listeners, before the store closes).
+  const webhooks = startWebhooks({
+    dataDir,
+    store,
+    audit,
+    now,
+    logger,
+    config,
+    events,
+    registry: metrics.registry,
+  });
+  registerWebhookRoutes(control, webhooks.deps, resourceServer, webhooks.wake);
   // The authorization server: /oauth/* on the control plane (and the token listener); RFC 8414 metadata
   // and the JWKS on the public listener. docs/auth.md "Authorization server".
   registerOAuthRoutes(control, authorizationServer.server);
@@ -288,6 +325,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     origin: config.audit.origin,
     vkeys: [keys.vkey, keys.mlDsaVkey],
     config: config.audit,
+  });
+  // Witness cosignatures (docs/audit.md "Witness"): asked after each checkpoint, never blocking it.
+  const witnessClient = startWitnessClient({
+    store,
+    witnesses: config.audit.witnesses,
+    dataDir,
+    events,
+    registry: metrics.registry,
+    logger,
+    now,
   });
   registerOpsRoutes(ops, { store, metrics, ready: () => ready });
   // Revocation: CRL and OCSP on the public listener; revoked certificates refused and their open
@@ -343,6 +390,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     { store, audit, now, logger },
     config.rotation.checkIntervalSeconds * 1000,
   );
+  // SIEM export (auditExport.sinks) and the daily retention job: docs/audit.md "SIEM export",
+  // "Retention and redaction". Both run beside requests, never on their path.
+  const auditExport = startAuditExport(
+    { store, origin: config.audit.origin, dataDir, now, logger, registry: metrics.registry },
+    config.auditExport,
+  );
+  const retentionJob = startRetentionJob({ store, audit, now, logger }, config.audit.retention);
 
   const publishTimer = setInterval(() => {
     audit
@@ -389,8 +443,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     clearInterval(publishTimer);
     liveTls.stop();
     await rotationJob.stop();
+    await retentionJob.stop();
+    await auditExport.stop();
     await Promise.allSettled(Object.values(apps).map((a) => a.close()));
+    await webhooks.stop();
+    await edi.stop();
     await revocation.close();
+    await witnessClient.close();
     await store.close();
     throw error;
   }
@@ -408,13 +467,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     addresses,
     telemetryIngest,
     ...(mqtt === undefined ? {} : { mqtt }),
+    edi,
     close: () => {
       closing ??= (async () => {
         ready = false;
         clearInterval(publishTimer);
         liveTls.stop();
         await rotationJob.stop();
+        await retentionJob.stop();
+        await auditExport.stop(); // a delivery in flight is aborted; its batch is sent again next start
         await Promise.allSettled(Object.values(apps).map((a) => a.close()));
+        await webhooks.stop(); // attempts in flight are recorded first
+        await edi.stop(); // the round in progress commits (or rolls back) first
         await mqtt?.close(); // the message in hand is stored or refused, and acknowledged, first
         await telemetryIngest.close(); // drains group commit: every batch answered 202 is stored
         await revocation.close();
@@ -426,6 +490,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         } catch (error) {
           logger.error({ err: error }, 'final checkpoint not published');
         }
+        await witnessClient.close();
         await store.close();
         logger.info('gateway stopped');
       })();

@@ -59,6 +59,24 @@ export type AuditClass =
   | 'tender.overridden'
   | 'tender.transition-refused'
   | 'tender.idempotency-conflict'
+  // EDI X12 channel (edi-channel/): an interchange accepted (upload or drop directory) with its per-set
+  // results; refused (duplicate ISA13, sender mismatch, parse failure with its EDI code); a test (ISA15=T)
+  // interchange answered from the sandbox without creating anything.
+  | 'edi.interchange.received'
+  | 'edi.interchange.refused'
+  | 'edi.interchange.sandbox'
+  // Retention and redaction (audit/retention/): an entry's payload replaced by its redaction stub
+  // (audit/redaction-format.ts); details name the `index` and the original `leafHash` (hex). One per index.
+  | 'audit.entry.redacted'
+  // Webhooks (webhooks/): a partner's endpoint created, deleted or given a new secret (never the secret
+  // itself; the URL by origin and digest); a delivery dead after its last attempt, or redelivered by the
+  // partner; a delivery attempt refused by the SSRF rules (internal address, redirect, left the allow-list).
+  | 'webhook.endpoint.created'
+  | 'webhook.endpoint.deleted'
+  | 'webhook.endpoint.secret-rotated'
+  | 'webhook.delivery.dead'
+  | 'webhook.delivery.redelivered'
+  | 'webhook.target.refused'
   | 'gateway.started'
   | 'gateway.stopped';
 

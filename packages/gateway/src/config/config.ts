@@ -21,6 +21,47 @@ export interface LaneConfig {
 export interface PartnerConfig {
   id: string;
   tenant: string;
+  /** The partner's EDI X12 identity (issue 6 §6); absent: no EDI. docs/tendering.md "Transport". */
+  edi?: PartnerEdiConfig;
+  /** Webhooks (issue 6 §5): URL prefixes the partner's endpoints must lie in; absent: no endpoint allowed. */
+  webhooks?: { allowedUrls: string[] };
+}
+
+/** Who a partner is in its interchanges: ISA05/ISA06 (and GS02) must be these, or the file is refused. */
+export interface PartnerEdiConfig {
+  isaQualifier: string;
+  isaId: string;
+  /** GS02 the partner sends; absent: not checked. */
+  gsId?: string;
+  /** IANA zone meant by the partner's local G62 times (time code LT or none). */
+  localTimeZone: string;
+  /** Our SCAC in messages to this partner; absent: edi.scac. */
+  scac?: string;
+}
+
+/** Our EDI X12 identity and the drop directory (issue 6 §6); docs/tendering.md "Transport". */
+export interface EdiConfig {
+  /** ISA07/ISA08 a partner must address us with, and ISA05/ISA06 of what we send. */
+  ourIsaQualifier: string;
+  ourIsaId: string;
+  /** GS02 of what we send. */
+  ourGsId: string;
+  /** Our Standard Carrier Alpha Code (990 B101, 214 B1003). */
+  scac: string;
+  /** Watched directory for batch partners (absolute, or relative to the data directory); absent: off. */
+  dropDirectory?: string;
+  /** How often the outbound consumer and the drop-directory scan run. */
+  pollIntervalMs: number;
+}
+
+export function defaultEdiConfig(): EdiConfig {
+  return {
+    ourIsaQualifier: 'ZZ',
+    ourIsaId: 'FLEETGATE',
+    ourGsId: 'FLEETGATE',
+    scac: 'FGAT',
+    pollIntervalMs: 1000,
+  };
 }
 
 export interface GatewayConfig {
@@ -49,6 +90,8 @@ export interface GatewayConfig {
   partners: PartnerConfig[];
   /** The audit log: origin, checkpoint cadence, sequencer back-pressure, read API page size; docs/audit.md. */
   audit: AuditConfig;
+  /** SIEM export of audit entries as OCSF events (issue 7 §8); default no sinks; docs/audit.md "SIEM export". */
+  auditExport: AuditExportConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** EST enrollment (RFC 7030) on the public listener; docs/pki.md "Enrollment (EST)". */
   enrollment: EnrollmentConfig;
@@ -72,6 +115,10 @@ export interface GatewayConfig {
   tenderEngine: TenderEngineConfig;
   /** CA hierarchy options (issue 3): per-tenant issuing CAs; docs/pki.md "Hierarchy". */
   pki: PkiConfig;
+  /** EDI X12 channel: our identity, the drop directory (issue 6 §6); docs/tendering.md "Transport". */
+  edi: EdiConfig;
+  /** Webhook dispatcher: retries, timeouts, SSRF switches (issue 6 §5); docs/tendering.md "Webhooks". */
+  webhooks: WebhooksConfig;
 }
 
 export interface PkiConfig {
@@ -147,8 +194,15 @@ export function defaultConfig(): GatewayConfig {
       },
     ],
     fleet: { vehicles: Array.from({ length: 12 }, (_, i) => `TRK-${String(i + 1).padStart(3, '0')}`) },
-    partners: [{ id: 'acme-tms', tenant: 'acme' }],
+    partners: [
+      {
+        id: 'acme-tms',
+        tenant: 'acme',
+        edi: { isaQualifier: 'ZZ', isaId: 'ACMETMS', localTimeZone: 'America/Chicago' },
+      },
+    ],
     audit: { origin: 'fleetgate.local/audit', checkpointIntervalMs: 1000, ...defaultAuditSequencerConfig() },
+    auditExport: defaultAuditExportConfig(),
     log: { level: 'info' },
     enrollment: defaultEnrollmentConfig(),
     rotation: defaultRotationConfig(),
@@ -161,6 +215,8 @@ export function defaultConfig(): GatewayConfig {
     telemetryIngest: defaultTelemetryIngestConfig(),
     tenderEngine: defaultTenderEngineConfig(),
     pki: defaultPkiConfig(),
+    edi: defaultEdiConfig(),
+    webhooks: defaultWebhooksConfig(),
   };
 }
 
@@ -465,6 +521,79 @@ export interface AuditConfig {
   retryAfterSeconds: number;
   /** Most entries GET /v1/audit/entries returns at once. */
   maxEntriesPerPage: number;
+  /** Per-class retention, 2-7 years, then payload redaction (docs/audit.md "Retention and redaction"). */
+  retention: AuditRetentionConfig;
+  /** C2SP tlog-witnesses asked to cosign each checkpoint (docs/audit.md "Witness"); default none. */
+  witnesses: AuditWitnessConfig[];
+}
+
+/** One witness: its name, add-checkpoint URL prefix, cosignature/v1 vkey, and optional CA bundle. */
+export interface AuditWitnessConfig {
+  name: string;
+  /** Submission prefix: https://…, or http:// on a loopback address only. POST <url>/add-checkpoint. */
+  url: string;
+  /** `<name>+<keyid>+<base64(0x04 || Ed25519 key)>`, pinned out of band. */
+  vkey: string;
+  /** PEM CA bundle for the witness's TLS certificate (absolute or data-dir relative); system roots otherwise. */
+  caFile?: string;
+}
+
+export interface AuditRetentionConfig {
+  /** Years an entry keeps its payload when no `classes` key matches its class. */
+  defaultYears: number;
+  /** Audit class, or a prefix of whole dot-separated segments (`telemetry`, `auth.token`) → years. */
+  classes: Record<string, number>;
+}
+
+export function defaultAuditRetentionConfig(): AuditRetentionConfig {
+  return { defaultYears: 7, classes: {} };
+}
+
+/** One SIEM destination; `name` keys its durable cursor (feed_cursors consumer `siem:<name>`). */
+export type AuditExportSinkConfig = { name: string; batchSize: number } & (
+  | {
+      kind: 'jsonl';
+      /** Directory of the JSONL files (absolute, or relative to the data directory). */
+      directory: string;
+      /** A file is closed and the next begun past this size, and at each UTC day. */
+      maxFileBytes: number;
+    }
+  | {
+      kind: 'syslog-tls';
+      host: string;
+      port: number;
+      /** PEM CA bundle the collector's certificate must chain to (absolute or data-dir relative). */
+      caFile: string;
+      /** Client certificate and key (PEM) for a collector that requires mutual TLS. */
+      certFile?: string;
+      keyFile?: string;
+      /** TLS server name to verify; default `host`. */
+      servername?: string;
+    }
+  | {
+      kind: 'https';
+      /** https:// URL batches are POSTed to; redirects are never followed. */
+      url: string;
+      format: 'json-array' | 'ndjson';
+      /** NAME of the environment variable holding a bearer token (the token is never in the config). */
+      bearerTokenEnv?: string;
+      /** PEM CA bundle for the receiver; default the system store. */
+      caFile?: string;
+      timeoutMs: number;
+    }
+);
+
+export interface AuditExportConfig {
+  sinks: AuditExportSinkConfig[];
+  /** How often an idle sink looks for new entries. */
+  pollIntervalMs: number;
+  /** Retry backoff after a failed delivery: doubles from min to max. */
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+export function defaultAuditExportConfig(): AuditExportConfig {
+  return { sinks: [], pollIntervalMs: 1000, retryMinMs: 500, retryMaxMs: 60_000 };
 }
 
 /** Defaults for the audit keys added after origin and checkpointIntervalMs (absent keys get these). */
@@ -475,5 +604,43 @@ export function defaultAuditSequencerConfig(): Omit<AuditConfig, 'origin' | 'che
     lockTimeoutMs: 5_000,
     retryAfterSeconds: 1,
     maxEntriesPerPage: 1_000,
+    retention: defaultAuditRetentionConfig(),
+    witnesses: [],
+  };
+}
+
+/** Webhook delivery to partners (issue 6 §5; docs/tendering.md "Webhooks", docs/operations.md). */
+export interface WebhooksConfig {
+  /** How often each node looks for new lifecycle changes and due deliveries (also woken on decisions). */
+  pollIntervalMs: number;
+  /** Attempts in one series before a delivery is dead (the dead-letter list). */
+  maxAttempts: number;
+  /** First retry delay; later ones are 6×, 24×, 120×, 720×… of it, with ±20 % jitter. */
+  backoffBaseMs: number;
+  /** Deliveries in flight per node (at most one per endpoint). */
+  concurrency: number;
+  /** Whole-attempt timeout: connect, TLS, request, response. */
+  timeoutMs: number;
+  /** Endpoints a partner may have. */
+  maxEndpointsPerPartner: number;
+  /** How long the previous secret keeps signing after a rotation. */
+  secretOverlapSeconds: number;
+  /** TEST AND DEVELOPMENT ONLY: allow loopback, private and link-local targets. Never in production. */
+  allowPrivateAddresses: boolean;
+  /** Extra CA certificates (PEM) trusted for receivers, besides the system roots; relative to the data directory. */
+  trustedCaFile: string | null;
+}
+
+export function defaultWebhooksConfig(): WebhooksConfig {
+  return {
+    pollIntervalMs: 500,
+    maxAttempts: 10,
+    backoffBaseMs: 5_000,
+    concurrency: 8,
+    timeoutMs: 10_000,
+    maxEndpointsPerPartner: 10,
+    secretOverlapSeconds: 86_400,
+    allowPrivateAddresses: false,
+    trustedCaFile: null,
   };
 }

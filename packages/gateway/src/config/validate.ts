@@ -2,10 +2,17 @@
  * Strict validation of the configuration document. Hand-written (no schema library): the document is
  * small, and every failure names its JSON path so an operator can fix it in one read.
  */
+import { parseWitnessVkey } from '../audit/witness/cosignature.ts';
 import {
+  type AuditExportConfig,
+  type AuditExportSinkConfig,
+  type AuditRetentionConfig,
+  type AuditWitnessConfig,
   type AuthConfig,
+  defaultAuditExportConfig,
   defaultAuditSequencerConfig,
   defaultAuthConfig,
+  defaultEdiConfig,
   defaultEnrollmentConfig,
   defaultExternalIssuer,
   defaultKeysConfig,
@@ -17,6 +24,8 @@ import {
   defaultTelemetryIngestConfig,
   defaultTenderEngineConfig,
   defaultTlsConfig,
+  defaultWebhooksConfig,
+  type EdiConfig,
   type EnrollmentConfig,
   type ExternalIssuerConfig,
   type GatewayConfig,
@@ -26,6 +35,7 @@ import {
   type ListenerConfig,
   type MqttConfig,
   type PartnerConfig,
+  type PartnerEdiConfig,
   type PkiConfig,
   type ResourceServerConfig,
   type RevocationConfig,
@@ -34,6 +44,7 @@ import {
   type TelemetryIngestConfig,
   type TenderEngineConfig,
   type TlsConfig,
+  type WebhooksConfig,
 } from './config.ts';
 
 export class ConfigError extends Error {
@@ -106,6 +117,10 @@ class Checker {
   }
 }
 
+/** A witness's submission prefix: https, or plain http on a loopback address only (development). */
+const WITNESS_URL_RE =
+  /^(?:https:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?|http:\/\/(?:127\.0\.0\.1|\[::1\]|localhost)(?::\d{1,5})?)(?:\/[A-Za-z0-9._~/-]*)?$/;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function validateConfig(input: unknown): GatewayConfig {
@@ -120,6 +135,7 @@ export function validateConfig(input: unknown): GatewayConfig {
       'fleet',
       'partners',
       'audit',
+      'auditExport',
       'log',
       'enrollment',
       'rotation',
@@ -132,6 +148,8 @@ export function validateConfig(input: unknown): GatewayConfig {
       'telemetryIngest',
       'tenderEngine',
       'pki',
+      'edi',
+      'webhooks',
     ]) ?? {};
 
   const listener = (v: unknown, p: string): ListenerConfig => {
@@ -198,11 +216,14 @@ export function validateConfig(input: unknown): GatewayConfig {
   const fleet = { vehicles: c.array(f.vehicles, '$.fleet.vehicles', (v, p) => c.string(v, p, ID_PATTERN)) };
 
   const partners = c.array(root.partners, '$.partners', (v, p): PartnerConfig => {
-    const o = c.object(v, p, ['id', 'tenant']) ?? {};
-    return {
+    const o = c.object(v, p, ['id', 'tenant', 'edi', 'webhooks']) ?? {};
+    const partner: PartnerConfig = {
       id: c.string(o.id, `${p}.id`, ID_PATTERN),
       tenant: c.string(o.tenant, `${p}.tenant`, ID_PATTERN),
     };
+    if (o.edi !== undefined) partner.edi = partnerEdiSection(c, o.edi, `${p}.edi`);
+    if (o.webhooks !== undefined) partner.webhooks = partnerWebhooksSection(c, o.webhooks, `${p}.webhooks`);
+    return partner;
   });
 
   const a =
@@ -214,6 +235,8 @@ export function validateConfig(input: unknown): GatewayConfig {
       'lockTimeoutMs',
       'retryAfterSeconds',
       'maxEntriesPerPage',
+      'witnesses',
+      'retention',
     ]) ?? {};
   // Sequencer and read-API keys (issue 7): absent keys get their defaults, so older files still load.
   const ad = { ...defaultAuditSequencerConfig(), ...a };
@@ -225,7 +248,38 @@ export function validateConfig(input: unknown): GatewayConfig {
     lockTimeoutMs: c.int(ad.lockTimeoutMs, '$.audit.lockTimeoutMs', 10, 600_000),
     retryAfterSeconds: c.int(ad.retryAfterSeconds, '$.audit.retryAfterSeconds', 1, 3_600),
     maxEntriesPerPage: c.int(ad.maxEntriesPerPage, '$.audit.maxEntriesPerPage', 1, 10_000),
+    // Retention (docs/audit.md "Retention and redaction"): every period in [2, 7] years.
+    retention: retentionSection(c, a.retention),
+    // Witnesses (docs/audit.md "Witness"): each vkey must be a cosignature/v1 key of the witness's name.
+    witnesses: c.array(
+      ad.witnesses,
+      '$.audit.witnesses',
+      (v, p): AuditWitnessConfig => {
+        const o = c.object(v, p, ['name', 'url', 'vkey', 'caFile']) ?? {};
+        const w: AuditWitnessConfig = {
+          name: c.string(o.name, `${p}.name`, /^[^\s+]{1,256}$/),
+          url: c.string(o.url, `${p}.url`, WITNESS_URL_RE),
+          vkey: c.string(o.vkey, `${p}.vkey`),
+          ...(o.caFile === undefined ? {} : { caFile: c.string(o.caFile, `${p}.caFile`) }),
+        };
+        try {
+          if (w.vkey !== '' && parseWitnessVkey(w.vkey).name !== w.name) {
+            c.problems.push(`${p}.vkey: names another witness than ${p}.name`);
+          }
+        } catch {
+          c.problems.push(`${p}.vkey: must be a cosignature/v1 (Ed25519, type 0x04) verifier key`);
+        }
+        return w;
+      },
+      16,
+    ),
   };
+  if (new Set(audit.witnesses.map((w) => w.name)).size !== audit.witnesses.length) {
+    c.problems.push('$.audit.witnesses: names must be unique');
+  }
+
+  // auditExport (issue 7 §8): absent, or any key of it absent, gets the default (no sinks).
+  const auditExport = auditExportSection(c, root.auditExport);
 
   const lg = c.object(root.log, '$.log', ['level']) ?? {};
   const log = { level: c.enumOf(lg.level, '$.log.level', LOG_LEVELS) };
@@ -279,6 +333,10 @@ export function validateConfig(input: unknown): GatewayConfig {
   const tenderEngine = tenderEngineSection(c, root.tenderEngine);
   // pki (issue 3, per-tenant issuing CAs): absent, or any key of it absent, gets the default.
   const pki = pkiSection(c, root.pki);
+  // edi (issue 6, EDI channel): absent, or any key of it absent, gets the default.
+  const edi = ediSection(c, root.edi);
+  // webhooks (issue 6 §5): absent, or any key of it absent, gets the default.
+  const webhooks = webhooksSection(c, root.webhooks);
 
   for (const [name, list] of [
     ['$.lanes', lanes.map((x) => x.id)],
@@ -298,6 +356,7 @@ export function validateConfig(input: unknown): GatewayConfig {
     fleet,
     partners,
     audit,
+    auditExport,
     log,
     enrollment,
     rotation,
@@ -310,7 +369,57 @@ export function validateConfig(input: unknown): GatewayConfig {
     telemetryIngest,
     tenderEngine,
     pki,
+    edi,
+    webhooks,
   };
+}
+
+// ISA05/ISA07 qualifiers (X12 I05) and ISA06/ISA08 ids (1–15, no separator characters); GS02/GS03 ids.
+const ISA_QUALIFIER = /^([0-9]{2}|[A-Z]{2})$/;
+const ISA_ID = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,14}$/;
+const SCAC = /^[A-Z0-9]{2,4}$/;
+const IANA_ZONE = /^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/;
+
+function partnerEdiSection(c: Checker, value: unknown, p: string): PartnerEdiConfig {
+  const o = c.object(value, p, ['isaQualifier', 'isaId', 'gsId', 'localTimeZone', 'scac']) ?? {};
+  const zone = c.string(o.localTimeZone, `${p}.localTimeZone`, IANA_ZONE);
+  if (zone !== '' && !isIanaZone(zone)) c.problems.push(`${p}.localTimeZone: not an IANA time zone`);
+  const out: PartnerEdiConfig = {
+    isaQualifier: c.string(o.isaQualifier, `${p}.isaQualifier`, ISA_QUALIFIER),
+    isaId: c.string(o.isaId, `${p}.isaId`, ISA_ID),
+    localTimeZone: zone,
+  };
+  if (o.gsId !== undefined) out.gsId = c.string(o.gsId, `${p}.gsId`, ISA_ID);
+  if (o.scac !== undefined) out.scac = c.string(o.scac, `${p}.scac`, SCAC);
+  return out;
+}
+
+function isIanaZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ediSection(c: Checker, value: unknown): EdiConfig {
+  const d = defaultEdiConfig();
+  if (value === undefined) return d;
+  const p = '$.edi';
+  const keys = ['ourIsaQualifier', 'ourIsaId', 'ourGsId', 'scac', 'dropDirectory', 'pollIntervalMs'];
+  const o = { ...d, ...(c.object(value, p, keys) ?? {}) } as Obj;
+  const out: EdiConfig = {
+    ourIsaQualifier: c.string(o.ourIsaQualifier, `${p}.ourIsaQualifier`, ISA_QUALIFIER),
+    ourIsaId: c.string(o.ourIsaId, `${p}.ourIsaId`, ISA_ID),
+    ourGsId: c.string(o.ourGsId, `${p}.ourGsId`, ISA_ID),
+    scac: c.string(o.scac, `${p}.scac`, SCAC),
+    pollIntervalMs: c.int(o.pollIntervalMs, `${p}.pollIntervalMs`, 20, 600_000),
+  };
+  if (o.dropDirectory !== undefined) {
+    out.dropDirectory = c.string(o.dropDirectory, `${p}.dropDirectory`, /^[^\0]{1,4096}$/);
+  }
+  return out;
 }
 
 function pkiSection(c: Checker, value: unknown): PkiConfig {
@@ -675,5 +784,194 @@ function tenderEngineSection(c: Checker, value: unknown): TenderEngineConfig {
     idempotencyTtlSeconds: or(o.idempotencyTtlSeconds, d.idempotencyTtlSeconds, (v) =>
       c.int(v, `${p}.idempotencyTtlSeconds`, 60, 30 * 86_400),
     ),
+  };
+}
+
+// Webhooks (issue 6 §5): allow-listed URL prefixes are https, without userinfo, query or fragment.
+function partnerWebhooksSection(c: Checker, value: unknown, p: string): { allowedUrls: string[] } {
+  const o = c.object(value, p, ['allowedUrls']) ?? {};
+  const allowedUrls = c.array(o.allowedUrls, `${p}.allowedUrls`, (v, q) => c.string(v, q), 100);
+  allowedUrls.forEach((u, i) => {
+    if (u !== '' && !validWebhookPrefix(u))
+      c.problems.push(`${p}.allowedUrls[${i}]: must be an https URL without userinfo, query or fragment`);
+  });
+  return { allowedUrls };
+}
+
+function validWebhookPrefix(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      url.protocol === 'https:' &&
+      url.username === '' &&
+      url.password === '' &&
+      !text.includes('@') &&
+      url.search === '' &&
+      !text.includes('#')
+    );
+  } catch {
+    return false;
+  }
+}
+
+function webhooksSection(c: Checker, value: unknown): WebhooksConfig {
+  const d = defaultWebhooksConfig();
+  if (value === undefined) return d;
+  const p = '$.webhooks';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const int = (v: unknown, fallback: number, q: string, min: number, max: number): number =>
+    v === undefined ? fallback : c.int(v, `${p}.${q}`, min, max);
+  return {
+    pollIntervalMs: int(o.pollIntervalMs, d.pollIntervalMs, 'pollIntervalMs', 10, 60_000),
+    maxAttempts: int(o.maxAttempts, d.maxAttempts, 'maxAttempts', 1, 50),
+    backoffBaseMs: int(o.backoffBaseMs, d.backoffBaseMs, 'backoffBaseMs', 1, 3_600_000),
+    concurrency: int(o.concurrency, d.concurrency, 'concurrency', 1, 256),
+    timeoutMs: int(o.timeoutMs, d.timeoutMs, 'timeoutMs', 100, 60_000),
+    maxEndpointsPerPartner: int(
+      o.maxEndpointsPerPartner,
+      d.maxEndpointsPerPartner,
+      'maxEndpointsPerPartner',
+      1,
+      100,
+    ),
+    secretOverlapSeconds: int(
+      o.secretOverlapSeconds,
+      d.secretOverlapSeconds,
+      'secretOverlapSeconds',
+      0,
+      7 * 86_400,
+    ),
+    allowPrivateAddresses:
+      o.allowPrivateAddresses === undefined
+        ? d.allowPrivateAddresses
+        : c.bool(o.allowPrivateAddresses, `${p}.allowPrivateAddresses`),
+    trustedCaFile:
+      o.trustedCaFile === undefined || o.trustedCaFile === null
+        ? null
+        : c.string(o.trustedCaFile, `${p}.trustedCaFile`),
+  };
+}
+
+/** Retention limits (issue 7 §9): every period is whole years in [2, 7]; anything else is refused. */
+const RETENTION_YEARS = { min: 2, max: 7 } as const;
+const RETENTION_KEY = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/;
+
+function retentionSection(c: Checker, value: unknown): AuditRetentionConfig {
+  const d = { defaultYears: 7, classes: {} as Record<string, number> };
+  if (value === undefined) return d;
+  const p = '$.audit.retention';
+  const o = c.object(value, p, ['defaultYears', 'classes']) ?? {};
+  const years = (v: unknown, q: string): number => c.int(v, q, RETENTION_YEARS.min, RETENTION_YEARS.max);
+  const classes: Record<string, number> = {};
+  if (o.classes !== undefined) {
+    // An open map (class or prefix → years), so not c.object, which refuses unknown keys.
+    const k = o.classes;
+    if (typeof k !== 'object' || k === null || Array.isArray(k) || Object.keys(k).length > 200) {
+      c.problems.push(`${p}.classes: must be an object of at most 200 keys`);
+    } else {
+      for (const [key, v] of Object.entries(k as Obj)) {
+        if (key.length > 100 || !RETENTION_KEY.test(key)) {
+          c.problems.push(`${p}.classes.${key}: must be an audit class or a dot-separated prefix of one`);
+        } else if ('audit.entry.redacted'.startsWith(key) && /^audit(\.entry(\.redacted)?)?$/.test(key)) {
+          // The verifier needs the record of every redaction for the life of the log.
+          c.problems.push(`${p}.classes.${key}: redaction records are never redacted`);
+        } else {
+          classes[key] = years(v, `${p}.classes.${key}`);
+        }
+      }
+    }
+  }
+  return {
+    defaultYears: o.defaultYears === undefined ? d.defaultYears : years(o.defaultYears, `${p}.defaultYears`),
+    classes,
+  };
+}
+
+const SINK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const SINK_HOST = /^[0-9A-Za-z.:-]{1,253}$/;
+const SINK_ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
+
+type IntOr = (v: unknown, fallback: number, q: string, min: number, max: number) => number;
+
+function auditExportSection(c: Checker, value: unknown): AuditExportConfig {
+  const d = defaultAuditExportConfig();
+  if (value === undefined) return d;
+  const p = '$.auditExport';
+  const o = c.object(value, p, Object.keys(d)) ?? {};
+  const int: IntOr = (v, fallback, q, min, max) => (v === undefined ? fallback : c.int(v, q, min, max));
+  const sinks =
+    o.sinks === undefined ? d.sinks : c.array(o.sinks, `${p}.sinks`, (v, q) => exportSink(c, v, q, int), 16);
+  if (new Set(sinks.map((s) => s.name)).size !== sinks.length) {
+    c.problems.push(`${p}.sinks: names must be unique`);
+  }
+  const out: AuditExportConfig = {
+    sinks,
+    pollIntervalMs: int(o.pollIntervalMs, d.pollIntervalMs, `${p}.pollIntervalMs`, 50, 60_000),
+    retryMinMs: int(o.retryMinMs, d.retryMinMs, `${p}.retryMinMs`, 10, 60_000),
+    retryMaxMs: int(o.retryMaxMs, d.retryMaxMs, `${p}.retryMaxMs`, 10, 3_600_000),
+  };
+  if (out.retryMaxMs < out.retryMinMs) c.problems.push(`${p}.retryMaxMs: must not be below retryMinMs`);
+  return out;
+}
+
+function exportSink(c: Checker, v: unknown, q: string, int: IntOr): AuditExportSinkConfig {
+  const kind = c.enumOf((v as Obj | null)?.kind, `${q}.kind`, ['jsonl', 'syslog-tls', 'https'] as const);
+  const keys = {
+    jsonl: ['directory', 'maxFileBytes'],
+    'syslog-tls': ['host', 'port', 'caFile', 'certFile', 'keyFile', 'servername'],
+    https: ['url', 'format', 'bearerTokenEnv', 'caFile', 'timeoutMs'],
+  }[kind];
+  const o = c.object(v, q, ['kind', 'name', 'batchSize', ...keys]) ?? {};
+  const name = c.string(o.name, `${q}.name`, SINK_NAME);
+  const batchSize = int(o.batchSize, 500, `${q}.batchSize`, 1, 5_000);
+  const optional = (x: unknown, k: string, pattern?: RegExp): string | undefined =>
+    x === undefined ? undefined : c.string(x, `${q}.${k}`, pattern);
+  if (kind === 'jsonl') {
+    return {
+      kind,
+      name,
+      batchSize,
+      directory: c.string(o.directory, `${q}.directory`),
+      maxFileBytes: int(o.maxFileBytes, 64 * 1024 * 1024, `${q}.maxFileBytes`, 4096, 2 ** 40),
+    };
+  }
+  if (kind === 'syslog-tls') {
+    const certFile = optional(o.certFile, 'certFile');
+    const keyFile = optional(o.keyFile, 'keyFile');
+    if ((certFile === undefined) !== (keyFile === undefined)) {
+      c.problems.push(`${q}: certFile and keyFile go together`);
+    }
+    const servername = optional(o.servername, 'servername', /^[A-Za-z0-9.-]{1,253}$/);
+    return {
+      kind,
+      name,
+      batchSize,
+      host: c.string(o.host, `${q}.host`, SINK_HOST),
+      port: c.int(o.port, `${q}.port`, 1, 65_535),
+      caFile: c.string(o.caFile, `${q}.caFile`),
+      ...(certFile === undefined ? {} : { certFile }),
+      ...(keyFile === undefined ? {} : { keyFile }),
+      ...(servername === undefined ? {} : { servername }),
+    };
+  }
+  const url = c.string(o.url, `${q}.url`, /^https:\/\/\S+$/);
+  if (url !== '' && !URL.canParse(url)) c.problems.push(`${q}.url: must be an https:// URL`);
+  else if (url !== '' && (new URL(url).username !== '' || new URL(url).password !== '')) {
+    c.problems.push(`${q}.url: must not hold credentials (use bearerTokenEnv)`);
+  }
+  const bearerTokenEnv = optional(o.bearerTokenEnv, 'bearerTokenEnv', SINK_ENV_NAME);
+  const caFile = optional(o.caFile, 'caFile');
+  return {
+    kind,
+    name,
+    batchSize,
+    url,
+    format:
+      o.format === undefined
+        ? 'ndjson'
+        : c.enumOf(o.format, `${q}.format`, ['json-array', 'ndjson'] as const),
+    timeoutMs: int(o.timeoutMs, 10_000, `${q}.timeoutMs`, 100, 300_000),
+    ...(bearerTokenEnv === undefined ? {} : { bearerTokenEnv }),
+    ...(caFile === undefined ? {} : { caFile }),
   };
 }

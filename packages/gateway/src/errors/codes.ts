@@ -44,6 +44,12 @@ export const ERROR_CODES = {
   TENDER_REASON_REQUIRED: { status: 422, title: 'An operator decision needs a reason' },
   TENDER_VEHICLE_UNKNOWN: { status: 422, title: 'Dispatch must name a vehicle of the fleet' },
   TENDER_CURSOR_INVALID: { status: 400, title: 'Pagination cursor is invalid' },
+  // EDI X12 channel (edi-channel/; docs/tendering.md "Transport", "Duplicates and the sandbox").
+  EDI_PARTNER_NOT_CONFIGURED: { status: 403, title: 'This partner has no EDI identity configured' },
+  EDI_SENDER_MISMATCH: { status: 403, title: 'Interchange sender or receiver is not this partner and us' },
+  EDI_INTERCHANGE_INVALID: { status: 400, title: 'Interchange is not valid X12' },
+  EDI_INTERCHANGE_DUPLICATE: { status: 409, title: 'Interchange control number was already received' },
+  EDI_OUTBOUND_NOT_FOUND: { status: 404, title: 'No such outbound EDI message' },
   // Resource server (auth/resource/): access tokens and DPoP proofs on control-plane routes. Each answer
   // also carries the RFC 6750 / RFC 9449 WWW-Authenticate error (docs/auth.md "Errors").
   AUTH_TOKEN_MISSING: { status: 401, title: 'An access token is required' },
@@ -114,6 +120,23 @@ export const ERROR_CODES = {
   AUDIT_ENTRY_NOT_SEALED: { status: 404, title: 'Audit entry is not yet covered by a checkpoint' },
   AUDIT_TILE_NOT_FOUND: { status: 404, title: 'No such tile in the published tree' },
   AUDIT_LOG_INCONSISTENT: { status: 500, title: 'Audit log store is inconsistent with its checkpoints' },
+  // Retention and redaction (audit/retention/; docs/audit.md "Retention and redaction").
+  AUDIT_REDACTION_REFUSED: { status: 400, title: 'This audit entry cannot be redacted' },
+  // Webhooks (webhooks/, routes/webhooks.ts; docs/tendering.md "Webhooks"). The WEBHOOK_TARGET_* codes are
+  // recorded on delivery attempts (GET /v1/webhooks/deliveries), never an answer to a request.
+  WEBHOOK_URL_INVALID: { status: 400, title: 'Webhook URL must be https, without userinfo or fragment' },
+  WEBHOOK_URL_NOT_ALLOWED: { status: 403, title: "Webhook URL is not in the partner's allow-list" },
+  WEBHOOK_ENDPOINT_LIMIT: { status: 409, title: 'The partner has the most webhook endpoints allowed' },
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, title: 'No such webhook endpoint' },
+  WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, title: 'No such webhook delivery' },
+  WEBHOOK_DELIVERY_IN_PROGRESS: { status: 409, title: 'The webhook delivery is still being attempted' },
+  WEBHOOK_TARGET_INTERNAL: { status: 502, title: 'Webhook target resolves to an internal address' },
+  WEBHOOK_TARGET_REDIRECT: { status: 502, title: 'Webhook target answered with a redirect' },
+  WEBHOOK_TARGET_NOT_ALLOWED: { status: 502, title: 'Webhook target is no longer in the allow-list' },
+  WEBHOOK_TARGET_UNREACHABLE: { status: 502, title: 'Webhook target could not be resolved or reached' },
+  WEBHOOK_TARGET_TLS: { status: 502, title: 'Webhook target TLS certificate is not trusted' },
+  WEBHOOK_TARGET_TIMEOUT: { status: 504, title: 'Webhook target did not answer in time' },
+  WEBHOOK_TARGET_STATUS: { status: 502, title: 'Webhook target answered with a non-2xx status' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service temporarily unavailable' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

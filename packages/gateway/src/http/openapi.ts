@@ -11,7 +11,7 @@ import { ERROR_CODES, type ErrorCode } from '../errors/codes.ts';
 type Schema = Record<string, unknown>;
 
 export interface ApiRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** fastify form: `/v1/tenders/:id`. */
   url: string;
   operationId: string;
@@ -29,6 +29,10 @@ export interface ApiRoute {
   };
   /** Problem codes the route itself answers (token refusals are common to every scoped route). */
   errors: readonly ErrorCode[];
+  /** A body that is not JSON (X12): its media types and schema; fastify does not validate it. */
+  rawBody?: { mediaTypes: readonly string[]; schema: Schema };
+  /** Response media type by status when not application/json (e.g. application/edi-x12). */
+  responseMediaTypes?: Record<number, string>;
   /** Response headers by status, e.g. Location, Idempotent-Replayed. */
   responseHeaders?: Record<number, Record<string, { description: string; schema: Schema }>>;
 }
@@ -81,7 +85,7 @@ function responses(route: ApiRoute): Schema {
     out[status] = {
       description: String(schema.description ?? 'OK'),
       ...(headers === undefined ? {} : { headers }),
-      content: { 'application/json': { schema } },
+      content: { [route.responseMediaTypes?.[Number(status)] ?? 'application/json']: { schema } },
     };
   }
   const byStatus = new Map<number, ErrorCode[]>();
@@ -139,6 +143,12 @@ export function buildOpenApiDocument(
       operation.requestBody = {
         required: true,
         content: { 'application/json': { schema: route.schema.body } },
+      };
+    } else if (route.rawBody !== undefined) {
+      const { mediaTypes, schema } = route.rawBody;
+      operation.requestBody = {
+        required: true,
+        content: Object.fromEntries(mediaTypes.map((type) => [type, { schema }])),
       };
     }
     operation.responses = responses(route);

@@ -11,6 +11,7 @@
  */
 
 import { latestSignedCheckpoint } from '../audit/internal/signed-checkpoint.ts';
+import { listCheckpoints, MAX_CHECKPOINTS_PER_PAGE } from '../audit/read/checkpoints.ts';
 import { proveConsistency } from '../audit/read/consistency-proof.ts';
 import { readEntries } from '../audit/read/entries.ts';
 import { proveInclusion } from '../audit/read/inclusion-proof.ts';
@@ -87,6 +88,14 @@ export function registerAuditRoutes(app: AnyFastify, opts: AuditRoutesOptions): 
   }
 
   app.get('/v1/audit/vkey', async (_request, reply) => reply.type(TEXT).send(vkeys));
+
+  // Every stored checkpoint by size, for `fleetgate audit verify --from URL` (docs/audit.md).
+  app.get('/v1/audit/checkpoints', async (request) => {
+    const q = query(request.query, ['from', 'limit']);
+    const from = decimal(q.from, 'from') ?? 0;
+    const limit = decimal(q.limit, 'limit') ?? MAX_CHECKPOINTS_PER_PAGE;
+    return listCheckpoints(store, from, limit);
+  });
 
   app.get('/v1/audit/entries', async (request, reply) => {
     const q = query(request.query, ['start', 'end']);

@@ -27,6 +27,8 @@ import { getTender, listReviewQueue, listTenders } from '../tendering/read-tende
 import * as s from '../tendering/schemas.ts';
 import { getTracking } from '../tendering/tracking.ts';
 import { transitionTender } from '../tendering/transition-tender.ts';
+import { EDI_API, registerEdiRoutes } from './edi.ts';
+import { WEBHOOK_API } from './webhooks.ts';
 
 export const tenderRequestSchema = s.tenderRequestSchema;
 
@@ -159,9 +161,9 @@ export const API_INFO = {
     'Tendering and tracking for TMS partners and fleet operators. Generated from the route schemas.',
 };
 
-/** The OpenAPI 3.1 document of CONTROL_PLANE_API (docs/openapi.json). */
+/** The OpenAPI 3.1 document of CONTROL_PLANE_API and the webhook routes (docs/openapi.json). */
 export function controlPlaneOpenApi(): Record<string, unknown> {
-  return buildOpenApiDocument(API_INFO, CONTROL_PLANE_API, SCOPES);
+  return buildOpenApiDocument(API_INFO, [...CONTROL_PLANE_API, ...WEBHOOK_API, ...EDI_API], SCOPES);
 }
 
 /**
@@ -315,6 +317,9 @@ export function registerControlPlaneRoutes(
       },
     });
   }
+
+  // EDI X12 upload and outbox (routes/edi.ts), behind the same authorization hook.
+  registerEdiRoutes(app, deps, auth, events);
 
   // The API description itself: no token needed (the listener still requires a partner certificate).
   const document = JSON.stringify(controlPlaneOpenApi());
