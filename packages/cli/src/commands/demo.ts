@@ -22,11 +22,14 @@ import {
   type RunningBroker,
   startMosquitto,
 } from '@fleetgate/gateway/telemetry/mqtt/broker-process';
+import { verifyWebhook } from '@fleetgate/gateway/webhooks/verify';
 import { CompromisedTruck } from '@fleetgate/sim/compromised-truck';
 import { DispatchDesk } from '@fleetgate/sim/dispatcher';
+import { EdiPartner } from '@fleetgate/sim/edi-partner';
 import { FleetSimulator, type TruckSpec } from '@fleetgate/sim/fleet';
 import { HUBS } from '@fleetgate/sim/geo';
-import { TmsSimulator } from '@fleetgate/sim/tms';
+import { randomTender, TmsClient, TmsSimulator } from '@fleetgate/sim/tms';
+import { WebhookReceiver } from '@fleetgate/sim/webhook-receiver';
 import { Command } from 'commander';
 import pino from 'pino';
 import { verifyDataDir } from './audit-verify.ts';
@@ -45,6 +48,12 @@ export interface DemoSummary {
   /** Lifecycle transitions the dispatch desk recorded through the API. */
   fleetEvents: number;
   trackingReads: number;
+  /** X12 204 interchanges the partner uploaded, and the documents it got back, by set (997, 990, 214). */
+  ediInterchanges: number;
+  ediReceived: Record<string, number>;
+  /** Signed webhook deliveries the TMS verified, by event type; 503s it answered on purpose (retried). */
+  webhooksReceived: Record<string, number>;
+  webhooksRetried: number;
   telemetryVerified: number;
   telemetryRecords: number;
   telemetryRejected: number;
@@ -124,6 +133,27 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const mqttPort = mosquitto === undefined ? undefined : await freeLocalPort();
   if (mqttPort !== undefined)
     config.mqtt = { ...config.mqtt, enabled: true, url: `mqtts://127.0.0.1:${mqttPort}` };
+  // The TMS's webhook receiver. On this one machine it serves the gateway's own localhost certificate
+  // (so the gateway can verify it with no extra setup) and the demo — and only the demo — lets webhooks
+  // reach a loopback address; a real deployment keeps allowPrivateAddresses false (docs/tendering.md).
+  const serverDir = join(dataDir, 'pki', 'server');
+  const receiver = new WebhookReceiver({
+    cert: readFileSync(join(serverDir, 'chain.pem'), 'utf8'),
+    key: readFileSync(join(serverDir, 'key.pem'), 'utf8'),
+    verify: (secret, headers, body) => verifyWebhook(secret, headers, body),
+    failOneIn: 7,
+  });
+  const webhookPort = await receiver.listen();
+  const webhookUrl = `https://localhost:${webhookPort}/tms/fleetgate-events`;
+  config.webhooks = {
+    ...config.webhooks,
+    allowPrivateAddresses: true,
+    trustedCaFile: 'pki/ca.pem',
+    backoffBaseMs: 1_000,
+  };
+  const tmsPartner = config.partners[0];
+  if (tmsPartner !== undefined)
+    tmsPartner.webhooks = { allowedUrls: [`https://localhost:${webhookPort}/tms/`] };
   const gateway = await startGateway({ dataDir, config, logger });
   let broker: RunningBroker | undefined;
   if (mqttPort !== undefined && mosquitto !== undefined) {
@@ -214,6 +244,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     key: readFileSync(join(dir, 'key.pem'), 'utf8'),
     ca,
   });
+  // The TMS registers its webhook endpoint through the API and keeps the secret it is shown once.
+  const registrar = new TmsClient(url(a.controlPlane.port), credentialsOf(join(pki, 'partners', partner.id)));
+  const endpoint = await registrar.call('POST', '/v1/webhooks/endpoints', { url: webhookUrl });
+  registrar.close();
+  if (endpoint.status === 201 && typeof endpoint.body.secret === 'string')
+    receiver.secret = endpoint.body.secret;
+  else out(`  webhook endpoint refused (${endpoint.status}): the TMS follows its loads by polling only`);
   // The fleet's dispatch desk is an API client of its own (scope admin), registered on first run as
   // `fleetgate partner add` would: it works the review queue and records each load's fleet events.
   const deskDir = await ensureDispatchDesk(gateway, dataDir);
@@ -231,10 +268,47 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       if (status === 'accepted') desk.accepted(id);
     },
   });
-  out(
-    `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso (${broker ? `every third over MQTT via Mosquitto at ${broker.url}, the rest` : 'all'} over HTTPS/2), ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering with DPoP-bound OAuth tokens`,
-  );
   const tty = process.stdout.isTTY === true && options.out === undefined;
+  // The same partner also tenders by EDI: a 204 every few seconds over HTTPS, collecting its 997, 990
+  // and the 214s of each step to delivery from the EDI outbox (docs/tendering.md "EDI X12").
+  const ediIds = partner.edi;
+  const edi =
+    ediIds === undefined
+      ? undefined
+      : new EdiPartner({
+          baseUrl: url(a.controlPlane.port),
+          credentials: credentialsOf(join(pki, 'partners', partner.id)),
+          ids: {
+            partnerQualifier: ediIds.isaQualifier,
+            partnerId: ediIds.isaId,
+            gatewayQualifier: config.edi.ourIsaQualifier,
+            gatewayId: config.edi.ourIsaId,
+            partnerGsId: ediIds.gsId ?? ediIds.isaId,
+            gatewayGsId: config.edi.ourGsId,
+          },
+          // Never reused across runs on the same data directory: seconds since 2026 keep increasing.
+          firstControlNumber: (Math.floor((Date.now() - Date.UTC(2026, 0, 1)) / 1000) % 900_000_000) + 1,
+        });
+  let ediSequence = 0;
+  let ediInFlight: Promise<void> = Promise.resolve();
+  const ediTimer = setInterval(() => {
+    if (edi === undefined) return;
+    ediInFlight = ediInFlight.then(async () => {
+      try {
+        ediSequence += 1;
+        const res = await edi.tender(randomTender(Math.random, new Date(), ediSequence, 'ACME-EDI'));
+        const sets = Array.isArray(res.body.sets) ? (res.body.sets as Record<string, unknown>[]) : [];
+        for (const set of sets)
+          if (set.decision === 'accepted' && typeof set.tenderId === 'string') desk.accepted(set.tenderId);
+        await edi.collect();
+      } catch {
+        // Counted by the partner's stats (refused); the demo goes on.
+      }
+    });
+  }, 4_000);
+  out(
+    `  ${honest.length} trucks on Dallas–Houston and Fort Worth–El Paso (${broker ? `every third over MQTT via Mosquitto at ${broker.url}, the rest` : 'all'} over HTTPS/2), ${compromisedId} compromised (replays, tampers, impersonates ${honest[0]}); TMS ${partner.id} tendering with DPoP-bound OAuth tokens over REST${edi ? ' and X12 204s over HTTPS' : ''}`,
+  );
   out(
     `  dispatch desk ${DESK_ID} (scope admin): decides the review queue with reasons, drives each accepted load dispatched → … → delivered`,
   );
@@ -276,7 +350,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const secs = Math.round((Date.now() - started) / 1000);
     return (
       `[${String(secs).padStart(4)}s] telemetry ✓ ${counts.verified} batches (${counts.records} records) ✗ ${counts.rejected}` +
-      ` | tenders ✓ ${counts.accepted} ✗ ${counts.declined} delivered ${desk.stats.delivered} | audit checkpoint ${counts.checkpoint} | tls refused ${counts.tls}`
+      ` | tenders ✓ ${counts.accepted} ✗ ${counts.declined} delivered ${desk.stats.delivered} | EDI ${edi?.stats.interchangesSent ?? 0} in, ${Object.values(edi?.stats.received ?? {}).reduce((x, y) => x + y, 0)} out | webhooks ${Object.values(receiver.stats.byType).reduce((x, y) => x + y, 0)} | audit checkpoint ${counts.checkpoint} | tls refused ${counts.tls}`
     );
   };
   let ticks = 0;
@@ -296,7 +370,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   clearTimeout(revokeTimer);
   if (tty) process.stdout.write(`\r${status()}\u001b[K\n`);
   out('stopping: draining the fleet and the TMS, sealing the audit log…');
+  clearInterval(ediTimer);
+  await ediInFlight;
   await Promise.all([fleet.stop(), rogue.stop(), tms.stop(), desk.stop()]);
+  // The last 214s (delivered) are generated after the desk's final events: collect them before stopping.
+  await new Promise((done) => setTimeout(done, config.edi.pollIntervalMs + 500));
+  await edi?.collect().catch(() => 0);
+  edi?.close();
+  await receiver.close();
   await gateway.close();
   await broker?.stop();
   logger.flush();
@@ -317,6 +398,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     tendersDelivered: desk.stats.delivered,
     fleetEvents: desk.stats.events,
     trackingReads: tms.stats.trackingReads,
+    ediInterchanges: edi?.stats.interchangesSent ?? 0,
+    ediReceived: { ...(edi?.stats.received ?? {}) },
+    webhooksReceived: { ...receiver.stats.byType },
+    webhooksRetried: receiver.stats.failedOnPurpose,
     telemetryVerified: counts.verified,
     telemetryRecords: counts.records,
     telemetryRejected: counts.rejected,
