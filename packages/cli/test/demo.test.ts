@@ -1,7 +1,7 @@
 /**
  * The demo end to end, shortened: a real gateway on PGlite, trucks sending signed telemetry over mTLS,
- * a compromised truck whose attacks must all be refused, a TMS tendering, and an audit log that
- * verifies after the drain. Ports are chosen by the OS so the test never collides with a running demo.
+ * a compromised truck whose attacks must all be refused, a TMS tendering by REST and X12, a dispatch desk,
+ * a witness, and an audit log that verifies after the drain — and from an offsite replica. Ports are chosen by the OS so the test never collides with a running demo.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,11 @@ describe('demo', () => {
       expect(summary.attacksUndetected).toBe(0);
       expect(summary.telemetryRejected).toBeGreaterThan(0);
       expect(Object.keys(summary.rejectionsByCode)).toContain('TELEMETRY_REPLAYED');
+      // The offsite replica copied the log through the public API and verified it offline.
+      expect(summary.replicaVerified).toBe(true);
+      expect(summary.replicaSize).toBeGreaterThan(0);
+      // Every X12 204 the partner uploaded was acknowledged with a 997 it collected from its outbox.
+      expect(summary.ediReceived['997'] ?? 0).toBe(summary.ediInterchanges);
       expect(summary.auditEntries).toBeGreaterThanOrEqual(
         summary.telemetryVerified + summary.telemetryRejected,
       );

@@ -33,6 +33,7 @@ import { WebhookReceiver } from '@fleetgate/sim/webhook-receiver';
 import { Command } from 'commander';
 import pino from 'pino';
 import { verifyDataDir } from './audit-verify.ts';
+import { configureDemoSiem, countSiemEvents, replicateAndVerify, startDemoWitness } from './demo-audit.ts';
 import { initDataDir } from './init.ts';
 
 export interface DemoSummary {
@@ -54,6 +55,13 @@ export interface DemoSummary {
   /** Signed webhook deliveries the TMS verified, by event type; 503s it answered on purpose (retried). */
   webhooksReceived: Record<string, number>;
   webhooksRetried: number;
+  /** Checkpoints the demo's witness cosigned (served by the gateway with the cosignature). */
+  checkpointsCosigned: number;
+  /** Audit entries exported to the SIEM as OCSF JSON lines. */
+  siemEventsExported: number;
+  /** The offsite replica's size after the run, and whether it verified offline. */
+  replicaSize: number;
+  replicaVerified: boolean;
   telemetryVerified: number;
   telemetryRecords: number;
   telemetryRejected: number;
@@ -154,6 +162,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const tmsPartner = config.partners[0];
   if (tmsPartner !== undefined)
     tmsPartner.webhooks = { allowedUrls: [`https://localhost:${webhookPort}/tms/`] };
+  // The transparency log seen from outside: a witness cosigning each checkpoint, a SIEM sink (OCSF JSONL).
+  const witness = await startDemoWitness(dataDir, config, logger);
+  configureDemoSiem(config);
   const gateway = await startGateway({ dataDir, config, logger });
   let broker: RunningBroker | undefined;
   if (mqttPort !== undefined && mosquitto !== undefined) {
@@ -378,7 +389,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   await edi?.collect().catch(() => 0);
   edi?.close();
   await receiver.close();
+  // An offsite replica through the public read API, verified offline from the copy.
+  const replica = await replicateAndVerify(dataDir, url(a.public.port), ca);
+  const [cosigned] = await gateway.store.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM audit_cosignatures',
+  );
   await gateway.close();
+  await witness.close();
+  out(
+    `witness ${witness.name} cosigned ${cosigned?.n ?? 0} checkpoints; replica at ${join(dataDir, 'replica')} holds ${replica.size} entries, ${replica.verified ? 'verified offline ✓' : `NOT VERIFIED ✗ (${replica.problem})`}; ${countSiemEvents(dataDir)} OCSF events in ${join(dataDir, 'siem')}`,
+  );
   await broker?.stop();
   logger.flush();
   const report = await verifyDataDir(dataDir, true, options.env ?? process.env);
@@ -402,6 +422,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     ediReceived: { ...(edi?.stats.received ?? {}) },
     webhooksReceived: { ...receiver.stats.byType },
     webhooksRetried: receiver.stats.failedOnPurpose,
+    checkpointsCosigned: cosigned?.n ?? 0,
+    siemEventsExported: countSiemEvents(dataDir),
+    replicaSize: replica.size,
+    replicaVerified: replica.verified,
     telemetryVerified: counts.verified,
     telemetryRecords: counts.records,
     telemetryRejected: counts.rejected,
@@ -466,6 +490,6 @@ export function demoCommand(setExit: (code: number) => void): Command {
         stopSignal,
       });
       console.log(`demo summary: ${JSON.stringify(summary)}`);
-      setExit(summary.auditVerified ? 0 : 1);
+      setExit(summary.auditVerified && summary.replicaVerified ? 0 : 1);
     });
 }
