@@ -3,7 +3,6 @@
  * a data directory made by the real `fleetgate init`, with a real gateway (started between commands:
  * PGlite is single-process) and the edge SDK enrolling over EST with the printed tokens.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,29 +11,9 @@ import { loadConfig } from '@fleetgate/gateway/config/load';
 import { startGateway } from '@fleetgate/gateway/gateway';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetgate } from './support/cli.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'fleetgate.js');
-
-function run(file: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DATABASE_URL: '' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
-
-const device = (args: string[]) => run(BIN, ['device', ...args]);
+const device = (args: string[]) => fleetgate(['device', ...args]);
 
 describe('fleetgate device', () => {
   let root: string;
@@ -57,7 +36,7 @@ describe('fleetgate device', () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'fleetgate-device-'));
     dir = join(root, 'gw');
-    const init = await run(BIN, ['init', '--data-dir', dir, '--vehicles', '2']);
+    const init = await fleetgate(['init', '--data-dir', dir, '--vehicles', '2']);
     expect(init.code).toBe(0);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -174,7 +153,7 @@ describe('fleetgate device', () => {
     const revoked = await device(['list', '--status', 'revoked', '--data-dir', dir]);
     expect(revoked.out).toContain('revoked (cACompromise)');
     // Every decision the commands made is in the audit log, sealed by a checkpoint.
-    const verify = await run(BIN, ['audit', 'verify', '--data-dir', dir]);
+    const verify = await fleetgate(['audit', 'verify', '--data-dir', dir]);
     expect(verify.code).toBe(0);
   });
 });

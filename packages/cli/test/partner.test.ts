@@ -4,7 +4,6 @@
  * the commands: PGlite is single-process) issuing tokens to the partners they registered — and refusing
  * the suspended one and the superseded certificate.
  */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -15,27 +14,10 @@ import { startGateway } from '@fleetgate/gateway/gateway';
 import { exportJWK } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetgate } from './support/cli.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'fleetgate.js');
-
-function run(file: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DATABASE_URL: '', USER: 'ops-alice' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+/** The operator's login name is recorded as the actor of each command. */
+const run = (args: string[]) => fleetgate(args, { USER: 'ops-alice' });
 
 function tokenRequest(url: string, tls: { ca: string; cert: string; key: string }, clientId: string) {
   return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
@@ -71,12 +53,12 @@ describe('fleetgate partner', () => {
   let root: string;
   let dir: string;
   let jwksFile: string;
-  const partner = (args: string[]) => run(BIN, ['partner', ...args, '--data-dir', dir]);
+  const partner = (args: string[]) => run(['partner', ...args, '--data-dir', dir]);
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'fleetgate-partner-'));
     dir = join(root, 'gw');
-    const init = await run(BIN, ['init', '--data-dir', dir, '--vehicles', '1']);
+    const init = await run(['init', '--data-dir', dir, '--vehicles', '1']);
     expect(init.code).toBe(0);
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     jwksFile = join(root, 'jwks.json');
@@ -239,7 +221,7 @@ describe('fleetgate partner', () => {
     } finally {
       await gateway.close();
     }
-    const verify = await run(BIN, ['audit', 'verify', '--data-dir', dir]);
+    const verify = await run(['audit', 'verify', '--data-dir', dir]);
     expect(verify.code).toBe(0);
   });
 });

@@ -10,9 +10,10 @@
  * (http/openapi.ts), served at GET /openapi.json and committed as docs/openapi.json.
  */
 import { enforceTenderPolicy } from '../auth/policy/enforce-tender.ts';
-import type { AuthContext, ResourceServer, Scope } from '../auth/resource/authorize.ts';
+import type { AuthContext } from '../auth/resource/authorize.ts';
 import { SCOPES } from '../auth/server/client-registry.ts';
 import type { GatewayEvents } from '../events.ts';
+import { type ApiAuth, type ApiHandler, registerApiRoutes } from '../http/api-routes.ts';
 import type { AnyFastify } from '../http/common.ts';
 import { type ApiRoute, buildOpenApiDocument } from '../http/openapi.ts';
 import {
@@ -170,15 +171,7 @@ export function controlPlaneOpenApi(): Record<string, unknown> {
  * The authorization the routes need: the resource server (auth/resource/authorize.ts) in the gateway;
  * anything that yields an AuthContext the same way in a benchmark's no-authorization baseline.
  */
-export type ControlPlaneAuth = Pick<ResourceServer, 'hook' | 'contextOf'>;
-
-type Handler = (request: {
-  body: unknown;
-  params: unknown;
-  query: unknown;
-  headers: Record<string, string | string[] | undefined>;
-  context: AuthContext;
-}) => Promise<{ status: number; body: unknown; headers?: Record<string, string> }>;
+export type ControlPlaneAuth = ApiAuth;
 
 export function registerControlPlaneRoutes(
   app: AnyFastify,
@@ -217,7 +210,7 @@ export function registerControlPlaneRoutes(
     certSha256: context.certSha256,
   });
 
-  const handlers: Record<string, Handler> = {
+  const handlers: Record<string, ApiHandler> = {
     createTender: async ({ body, headers, context }) => {
       const partner = partnerOf(context);
       const tender = body as TenderRequest;
@@ -295,28 +288,7 @@ export function registerControlPlaneRoutes(
     },
   };
 
-  for (const route of CONTROL_PLANE_API) {
-    const handler = handlers[route.operationId];
-    if (handler === undefined) throw new Error(`no handler for ${route.operationId}`);
-    const scope = route.scope as Scope;
-    app.route({
-      method: route.method,
-      url: route.url,
-      schema: route.schema,
-      onRequest: auth.hook({ scope }),
-      handler: async (request, reply) => {
-        const answer = await handler({
-          body: request.body,
-          params: request.params,
-          query: request.query,
-          headers: request.headers,
-          context: auth.contextOf(request),
-        });
-        for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
-        return reply.code(answer.status).send(answer.body);
-      },
-    });
-  }
+  registerApiRoutes(app, CONTROL_PLANE_API, handlers, auth);
 
   // EDI X12 upload and outbox (routes/edi.ts), behind the same authorization hook.
   registerEdiRoutes(app, deps, auth, events);

@@ -6,18 +6,18 @@
  * X12 (application/edi-x12 or text/plain), capped at the codec's maxFileBytes before it is read; JSON and
  * any other type are refused. EDI_API is also part of the OpenAPI document (routes/control-plane.ts).
  */
-import type { AuthContext, Scope } from '../auth/resource/authorize.ts';
+import type { AuthContext } from '../auth/resource/authorize.ts';
 import { DEFAULT_EDI_LIMITS } from '../edi/limits.ts';
 import { listOutbound, readOutbound } from '../edi-channel/outbox.ts';
 import { EdiChannelError, type ReceiveDeps, receiveInterchange } from '../edi-channel/receive-interchange.ts';
 import { ediSettingsOf, partnerEdiOf } from '../edi-channel/settings.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayEvents } from '../events.ts';
+import { type ApiAuth, type ApiHandler, registerApiRoutes } from '../http/api-routes.ts';
 import type { AnyFastify } from '../http/common.ts';
 import type { ApiRoute } from '../http/openapi.ts';
 import type { TenderDeps } from '../tendering/create-tender.ts';
 import { receiptSchema } from '../tendering/schemas.ts';
-import type { ControlPlaneAuth } from './control-plane.ts';
 
 export const EDI_MEDIA_TYPES = ['application/edi-x12', 'text/plain'] as const;
 
@@ -141,6 +141,7 @@ export const EDI_API: readonly ApiRoute[] = [
       'EDI_PARTNER_NOT_CONFIGURED',
       'EDI_SENDER_MISMATCH',
       'EDI_INTERCHANGE_DUPLICATE',
+      'EDI_SANDBOX_RATE_LIMITED',
     ],
   },
   {
@@ -185,7 +186,7 @@ export const EDI_API: readonly ApiRoute[] = [
 export function registerEdiRoutes(
   app: AnyFastify,
   deps: TenderDeps,
-  auth: ControlPlaneAuth,
+  auth: ApiAuth,
   events?: GatewayEvents,
 ): void {
   const settings = ediSettingsOf(deps.config);
@@ -200,87 +201,60 @@ export function registerEdiRoutes(
       throw new GatewayError('EDI_PARTNER_NOT_CONFIGURED');
     return { id: context.clientId, tenant: context.tenant };
   };
-  const route = (operationId: string): ApiRoute => {
-    const found = EDI_API.find((r) => r.operationId === operationId);
-    if (found === undefined) throw new Error(`no route ${operationId}`);
-    return found;
+  const handlers: Record<string, ApiHandler> = {
+    uploadInterchange: async ({ body, url, context }) => {
+      if (!Buffer.isBuffer(body)) throw new GatewayError('REQUEST_UNSUPPORTED_MEDIA_TYPE');
+      try {
+        const result = await receiveInterchange(
+          receiveDeps,
+          {
+            id: context.clientId,
+            tenant: context.tenant,
+            certSha256: context.certSha256,
+            policy: context.policy,
+            tokenId: context.tokenId,
+          },
+          body,
+          'upload',
+        );
+        return { status: 200, body: result };
+      } catch (error) {
+        if (!(error instanceof EdiChannelError)) throw error;
+        if (error.ediCode === undefined && error.acknowledgment === undefined) throw error;
+        // problem+json with the codec's code and the 997 R as extension members (RFC 9457 §3.2).
+        const problem = {
+          ...error.toProblem(url.length <= 256 ? url : undefined),
+          ...(error.ediCode === undefined ? {} : { ediCode: error.ediCode }),
+          ...(error.acknowledgment === undefined ? {} : { acknowledgment: error.acknowledgment }),
+        };
+        return { status: error.status, body: problem, type: 'application/problem+json' };
+      }
+    },
+    listOutboundEdi: async ({ query, context }) => {
+      const q = query as { after?: string; limit?: string };
+      const page = await listOutbound(
+        deps.store,
+        reader(context),
+        q.after ?? '0',
+        q.limit === undefined ? 100 : Number(q.limit),
+      );
+      return { status: 200, body: page };
+    },
+    getOutboundEdi: async ({ params, context }) => {
+      const { id } = params as { id: string };
+      const x12 = await readOutbound(deps.store, reader(context), id);
+      return { status: 200, body: x12, type: 'application/edi-x12' };
+    },
   };
 
   // An encapsulated scope: only X12 bodies are parsed here (JSON and anything else: 415).
-  void app.register(async (scope) => {
+  void app.register(async (scope: AnyFastify) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       [...EDI_MEDIA_TYPES],
       { parseAs: 'buffer', bodyLimit: DEFAULT_EDI_LIMITS.maxFileBytes },
       (_request, body, done) => done(null, body),
     );
-
-    const upload = route('uploadInterchange');
-    scope.route({
-      method: upload.method,
-      url: upload.url,
-      schema: { response: upload.schema.response },
-      onRequest: auth.hook({ scope: upload.scope as Scope }),
-      handler: async (request, reply) => {
-        const context = auth.contextOf(request);
-        if (!Buffer.isBuffer(request.body)) throw new GatewayError('REQUEST_UNSUPPORTED_MEDIA_TYPE');
-        try {
-          const result = await receiveInterchange(
-            receiveDeps,
-            {
-              id: context.clientId,
-              tenant: context.tenant,
-              certSha256: context.certSha256,
-              policy: context.policy,
-              tokenId: context.tokenId,
-            },
-            request.body,
-            'upload',
-          );
-          return reply.code(200).send(result);
-        } catch (error) {
-          if (!(error instanceof EdiChannelError)) throw error;
-          if (error.ediCode === undefined && error.acknowledgment === undefined) throw error;
-          // problem+json with the codec's code and the 997 R as extension members (RFC 9457 §3.2).
-          const problem = {
-            ...error.toProblem(request.url.length <= 256 ? request.url : undefined),
-            ...(error.ediCode === undefined ? {} : { ediCode: error.ediCode }),
-            ...(error.acknowledgment === undefined ? {} : { acknowledgment: error.acknowledgment }),
-          };
-          return reply.code(error.status).type('application/problem+json').send(problem);
-        }
-      },
-    });
-
-    const list = route('listOutboundEdi');
-    scope.route({
-      method: list.method,
-      url: list.url,
-      schema: { querystring: list.schema.querystring, response: list.schema.response },
-      onRequest: auth.hook({ scope: list.scope as Scope }),
-      handler: async (request, reply) => {
-        const q = request.query as { after?: string; limit?: string };
-        const page = await listOutbound(
-          deps.store,
-          reader(auth.contextOf(request)),
-          q.after ?? '0',
-          q.limit === undefined ? 100 : Number(q.limit),
-        );
-        return reply.code(200).send(page);
-      },
-    });
-
-    const get = route('getOutboundEdi');
-    scope.route({
-      method: get.method,
-      url: get.url,
-      schema: { params: get.schema.params },
-      onRequest: auth.hook({ scope: get.scope as Scope }),
-      handler: async (request, reply) => {
-        const { id } = request.params as { id: string };
-        const x12 = await readOutbound(deps.store, reader(auth.contextOf(request)), id);
-        return reply.code(200).type('application/edi-x12').send(x12);
-      },
-    });
+    registerApiRoutes(scope, EDI_API, handlers, auth);
   });
 }

@@ -7,7 +7,8 @@
  * partner and tenant from the verified token, closed JSON schemas. Another partner's endpoint or delivery
  * is answered exactly like a missing one.
  */
-import type { AuthContext, Scope } from '../auth/resource/authorize.ts';
+import type { AuthContext } from '../auth/resource/authorize.ts';
+import { type ApiAuth, type ApiHandler, registerApiRoutes } from '../http/api-routes.ts';
 import type { AnyFastify } from '../http/common.ts';
 import type { ApiRoute } from '../http/openapi.ts';
 import {
@@ -27,7 +28,6 @@ import {
   type WebhookPartner,
 } from '../webhooks/endpoints.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhooks/event.ts';
-import type { ControlPlaneAuth } from './control-plane.ts';
 
 const described = (description: string, schema: object) => ({ description, ...schema });
 const instant = { type: 'string', format: 'date-time' } as const;
@@ -254,17 +254,10 @@ export const WEBHOOK_API: readonly ApiRoute[] = [
   },
 ];
 
-type Handler = (request: {
-  body: unknown;
-  params: unknown;
-  query: unknown;
-  context: AuthContext;
-}) => Promise<{ status: number; body: unknown; headers?: Record<string, string> }>;
-
 export function registerWebhookRoutes(
   app: AnyFastify,
   deps: WebhookDeps,
-  auth: ControlPlaneAuth,
+  auth: ApiAuth,
   wake: () => void = () => {},
 ): void {
   const partnerOf = (context: AuthContext): WebhookPartner => ({
@@ -273,7 +266,7 @@ export function registerWebhookRoutes(
     certSha256: context.certSha256,
   });
   const idOf = (params: unknown) => (params as { id: string }).id;
-  const handlers: Record<string, Handler> = {
+  const handlers: Record<string, ApiHandler> = {
     createWebhookEndpoint: async ({ body, context }) => {
       const b = body as { url: string; eventTypes?: WebhookEventType[] };
       const created = await createEndpoint(deps, partnerOf(context), b);
@@ -314,24 +307,5 @@ export function registerWebhookRoutes(
     },
   };
 
-  for (const route of WEBHOOK_API) {
-    const handler = handlers[route.operationId];
-    if (handler === undefined) throw new Error(`no handler for ${route.operationId}`);
-    app.route({
-      method: route.method,
-      url: route.url,
-      schema: route.schema,
-      onRequest: auth.hook({ scope: route.scope as Scope }),
-      handler: async (request, reply) => {
-        const answer = await handler({
-          body: request.body,
-          params: request.params,
-          query: request.query,
-          context: auth.contextOf(request),
-        });
-        for (const [name, value] of Object.entries(answer.headers ?? {})) reply.header(name, value);
-        return reply.code(answer.status).send(answer.body);
-      },
-    });
-  }
+  registerApiRoutes(app, WEBHOOK_API, handlers, auth);
 }

@@ -27,10 +27,10 @@ import { signNote } from '@fleetgate/core/note/signed-note';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.ts';
 import { loadAuditKeys } from '../../src/audit/keys.ts';
+import { fleetgate } from '../support/cli.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
-import { fleetgate } from './support/cli.ts';
 
 const ORIGIN = 'fleetgate.local/audit';
 const event = (i: number): AuditEvent => ({
@@ -108,6 +108,23 @@ for (const engine of engines()) {
           'SELECT tree_size, root_hash, frontier, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1',
         )
       )[0] as { tree_size: string; root_hash: Uint8Array; frontier: Uint8Array; note: string };
+    /**
+     * Runs the replica once while the gateway serves `note` as its latest checkpoint, then restores the
+     * real one; `before` is the replica as it was, to show that a refusal or an alarm changed nothing.
+     */
+    const replicateServing = async (
+      dir: string,
+      latest: Awaited<ReturnType<typeof latestRow>>,
+      note: string,
+    ) => {
+      const serve = (n: string) =>
+        db().query('UPDATE audit_checkpoints SET note = $1 WHERE tree_size = $2', [n, latest.tree_size]);
+      await serve(note);
+      const before = snapshot(dir);
+      const run = await replicate(dir);
+      await serve(latest.note);
+      return { before, run };
+    };
 
     beforeAll(async () => {
       t = await startTestGateway(engine, (c) => {
@@ -294,16 +311,7 @@ for (const engine of engines()) {
       const latest = await latestRow();
       const lines = latest.note.split('\n');
       const withoutEd = `${[...lines.slice(0, -3), lines.at(-2)].join('\n')}\n`;
-      await db().query('UPDATE audit_checkpoints SET note = $1 WHERE tree_size = $2', [
-        withoutEd,
-        latest.tree_size,
-      ]);
-      const before = snapshot(dir);
-      const run = await replicate(dir);
-      await db().query('UPDATE audit_checkpoints SET note = $1 WHERE tree_size = $2', [
-        latest.note,
-        latest.tree_size,
-      ]);
+      const { before, run } = await replicateServing(dir, latest, withoutEd);
       expect(run.code).toBe(1);
       expect(run.err).toMatch(/^fleetgate: REPLICA_SIGNATURE_MISSING: checkpoint has no Ed25519 signature/m);
       expect(existsSync(join(dir, 'ALARM'))).toBe(false);
@@ -352,16 +360,7 @@ for (const engine of engines()) {
           { name: ORIGIN, privateKey: keys.mlDsaPrivateKey },
         ],
       );
-      await db().query('UPDATE audit_checkpoints SET note = $1 WHERE tree_size = $2', [
-        forged,
-        latest.tree_size,
-      ]);
-      const before = snapshot(dir);
-      const run = await replicate(dir);
-      await db().query('UPDATE audit_checkpoints SET note = $1 WHERE tree_size = $2', [
-        latest.note,
-        latest.tree_size,
-      ]);
+      const { before, run } = await replicateServing(dir, latest, forged);
       expect(run.code).toBe(3);
       expect(run.err).toMatch(/^fleetgate: REPLICA_FORK: gateway checkpoint of size \d+ has another root/m);
       const alarm = readFileSync(join(dir, 'ALARM'), 'utf8');

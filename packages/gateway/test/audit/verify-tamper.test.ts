@@ -3,24 +3,33 @@
  * its store, one entry's text is altered, a row deleted, two rows swapped (reordered), an entry altered
  * together with its leaf hash — and each time both the store verifier and the real
  * `fleetgate audit verify --data-dir` exit 1 naming the right index (or checkpoint range) and code.
- * Also a redacted entry: accepted by the leaf hash its stub keeps only once the log records the
- * redaction (AUDIT_ENTRY_REDACTED_UNRECORDED before).
+ * Also the security review's forgery (H10 #1): a sealed entry replaced by a redaction stub that keeps
+ * its leaf hash, plus a redaction record inserted at the tail — unsigned, with garbage signatures, signed
+ * by other keys, or with one of the two signatures stripped — and sealed by the gateway's next publish:
+ * the stub is AUDIT_ENTRY_REDACTED_UNRECORDED at its index and each record AUDIT_REDACTION_RECORD_INVALID
+ * at its own. (Legitimate redactions verify: retention.test.ts.)
  */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leafHash } from '@fleetgate/core/merkle/hash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../src/audit/event.ts';
+import { canonicalJson } from '../../src/audit/canonical-json.ts';
+import { type AuditEvent, auditDocument } from '../../src/audit/event.ts';
 import { loadAuditKeys, loadAuditVerifierKeys } from '../../src/audit/keys.ts';
 import { AuditLog } from '../../src/audit/log.ts';
-import { redactionStubText } from '../../src/audit/redaction-format.ts';
+import {
+  redactionRecordDetails,
+  redactionStubText,
+  signRedactionStatement,
+} from '../../src/audit/redaction-format.ts';
 import { type AuditVerifyReport, verifyAuditLog } from '../../src/audit/verify.ts';
 import type { GatewayConfig } from '../../src/config/config.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
+import { fleetgate } from '../support/cli.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
-import { fleetgate } from './support/cli.ts';
 
 const ORIGIN = 'fleetgate.local/audit';
 const event = (i: number): AuditEvent => ({
@@ -207,64 +216,137 @@ for (const engine of engines()) {
       );
     });
 
-    it('a redacted entry verifies by its stub only once the redaction is recorded in the log', async () => {
+    it("the reviewer's forgery: a stub for a sealed entry plus an inserted, unsigned or forged redaction record", async () => {
+      // Database write access, no audit keys: entry 20 (sealed) becomes a stub keeping its leaf hash, and
+      // a canonical `audit.entry.redacted` row is inserted at max(idx)+1, which the gateway then seals.
       const target = 20;
+      const keys = loadAuditKeys(t.dataDir, ORIGIN);
+      const attacker = {
+        privateKey: generateKeyPairSync('ed25519').privateKey,
+        mlDsaPrivateKey: generateKeyPairSync('ml-dsa-65').privateKey,
+      };
+      let original: { entry: string; leaf_hash: Uint8Array } = { entry: '', leaf_hash: new Uint8Array() };
+      let firstRecord = -1;
+      let sealedBefore = 0;
+      const forgedDetails = (
+        hex: string,
+        variant: 'unsigned' | 'garbage' | 'other-keys' | 'one-stripped',
+      ) => {
+        const statement = {
+          origin: ORIGIN,
+          index: target,
+          leafHash: hex,
+          redactedClass: 'tender.decided',
+          entryTime: '2020-01-01T00:00:00.000Z',
+          redactedAt: '2026-01-01T00:00:00.000Z',
+          reasonCode: 'RETENTION_EXPIRED' as const,
+          reason: 'retention',
+        };
+        const details = redactionRecordDetails(statement, signRedactionStatement(statement, attacker));
+        if (variant === 'unsigned') delete details.signatures;
+        if (variant === 'garbage') {
+          details.signatures = {
+            ed25519: randomBytes(64).toString('base64'),
+            mlDsa65: randomBytes(3309).toString('base64'),
+          };
+        }
+        if (variant === 'one-stripped') {
+          // The real Ed25519 signature, the ML-DSA-65 one stripped: one key never stands for both.
+          details.signatures = { ed25519: signRedactionStatement(statement, keys).ed25519 };
+        }
+        return details;
+      };
       await withStore(async (s) => {
-        const row = await entryAt(s, target);
+        original = await entryAt(s, target);
+        sealedBefore = Number(
+          (await s.query<{ n: string }>('SELECT max(tree_size) AS n FROM audit_checkpoints'))[0]?.n,
+        );
+        const hex = Buffer.from(original.leaf_hash).toString('hex');
         const stub = redactionStubText({
-          leafHash: Buffer.from(row.leaf_hash).toString('hex'),
+          leafHash: hex,
           class: 'tender.decided',
-          time: '2026-01-01T00:00:00.000Z',
-          redactedAt: '2033-01-01T00:00:00.000Z',
+          time: '2020-01-01T00:00:00.000Z',
+          redactedAt: '2026-01-01T00:00:00.000Z',
           reason: 'retention',
         });
         await s.query('UPDATE audit_entries SET entry = $1 WHERE idx = $2', [stub, String(target)]);
-      });
-      const unrecorded = await verifyStore();
-      expect(unrecorded.ok).toBe(false);
-      expect(unrecorded.redactedEntries).toBe(1);
-      expect(unrecorded.problems).toEqual([
-        expect.objectContaining({ code: 'AUDIT_ENTRY_REDACTED_UNRECORDED', index: target }),
-      ]);
-      const run = await cli();
-      expect(run.code).toBe(1);
-      expect(run.out).toMatch(/FAIL index 20: .*\[AUDIT_ENTRY_REDACTED_UNRECORDED\]/);
-
-      await withStore(async (s) => {
-        const row = await entryAt(s, target);
-        const keys = loadAuditKeys(t.dataDir, ORIGIN);
+        for (const variant of ['unsigned', 'garbage', 'other-keys', 'one-stripped'] as const) {
+          const [row] = await s.query<{ n: string }>('SELECT max(idx) + 1 AS n FROM audit_entries');
+          const idx = Number(row?.n);
+          if (firstRecord < 0) firstRecord = idx;
+          const record = canonicalJson(
+            auditDocument(
+              {
+                class: 'audit.entry.redacted',
+                actor: { kind: 'system', id: 'retention' },
+                subject: { kind: 'audit-entry', id: String(target) },
+                outcome: 'recorded',
+                reasons: ['RETENTION_EXPIRED'],
+                details: forgedDetails(hex, variant),
+              },
+              new Date(),
+            ),
+          );
+          await s.query('INSERT INTO audit_entries (idx, leaf_hash, entry) VALUES ($1, $2, $3)', [
+            String(idx),
+            leafHash(new TextEncoder().encode(record)),
+            record,
+          ]);
+        }
+        // The gateway's next publish seals the inserted rows with both audit keys.
         const log = new AuditLog(s, {
           origin: ORIGIN,
           privateKey: keys.privateKey,
           mlDsaPrivateKey: keys.mlDsaPrivateKey,
         });
-        const hex = Buffer.from(row.leaf_hash).toString('hex');
-        // A redaction record naming another hash does not count.
-        await log.append({
-          class: 'audit.entry.redacted',
-          actor: { kind: 'system', id: 'retention' },
-          subject: { kind: 'audit-entry', id: String(target) },
-          outcome: 'recorded',
-          details: { index: target, leafHash: 'ab'.repeat(32) },
-        });
-        await log.publish();
-        expect(
-          (await verifyAuditLog(s, { origin: ORIGIN, ...loadAuditVerifierKeys(t.dataDir) })).problems,
-        ).toEqual([expect.objectContaining({ code: 'AUDIT_ENTRY_REDACTED_UNRECORDED', index: target })]);
-        await log.append({
-          class: 'audit.entry.redacted',
-          actor: { kind: 'system', id: 'retention' },
-          subject: { kind: 'audit-entry', id: String(target) },
-          outcome: 'recorded',
-          details: { index: target, leafHash: hex },
-        });
-        await log.publish();
+        expect((await log.publish())?.size).toBe(firstRecord + 4);
       });
-      const recorded = await verifyStore();
-      expect(recorded).toMatchObject({ ok: true, redactedEntries: 1, problems: [] });
-      const ok = await cli();
-      expect(ok.code, ok.out + ok.err).toBe(0);
-      expect(ok.out).toMatch(/1 redacted/);
+      const report = await verifyStore();
+      expect(report.ok).toBe(false);
+      expect(report.redactedEntries).toBe(1);
+      expect(report.redactions).toEqual([]);
+      expect(report.verifiedSize).toBe(firstRecord + 4); // the checkpoints themselves are genuine
+      expect(report.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ code: 'AUDIT_ENTRY_REDACTED_UNRECORDED', index: target }),
+          expect.objectContaining({
+            code: 'AUDIT_REDACTION_RECORD_INVALID',
+            index: firstRecord,
+            problem: expect.stringMatching(/no signatures/),
+          }),
+          expect.objectContaining({
+            code: 'AUDIT_REDACTION_RECORD_INVALID',
+            index: firstRecord + 1,
+            problem: expect.stringMatching(/Ed25519 signature does not verify/),
+          }),
+          expect.objectContaining({
+            code: 'AUDIT_REDACTION_RECORD_INVALID',
+            index: firstRecord + 2,
+            problem: expect.stringMatching(/Ed25519 signature does not verify/),
+          }),
+          expect.objectContaining({
+            code: 'AUDIT_REDACTION_RECORD_INVALID',
+            index: firstRecord + 3,
+            problem: expect.stringMatching(/no ML-DSA-65 signature/),
+          }),
+        ]),
+      );
+      expect(report.problems).toHaveLength(5);
+      const run = await cli();
+      expect(run.code).toBe(1);
+      expect(run.out).toMatch(/FAIL index 20: .*\[AUDIT_ENTRY_REDACTED_UNRECORDED\]/);
+      expect(run.out).toMatch(
+        new RegExp(`FAIL index ${firstRecord}: .*\\[AUDIT_REDACTION_RECORD_INVALID\\]`),
+      );
+      expect(run.out).not.toMatch(/redacted index 20/);
+
+      // Undo (test only: a real log cannot shed sealed rows) and the log verifies again.
+      await withStore(async (s) => {
+        await s.query('DELETE FROM audit_checkpoints WHERE tree_size > $1', [String(sealedBefore)]);
+        await s.query('DELETE FROM audit_entries WHERE idx >= $1', [String(firstRecord)]);
+        await s.query('UPDATE audit_entries SET entry = $1 WHERE idx = $2', [original.entry, String(target)]);
+      });
+      expect(await verifyStore()).toMatchObject({ ok: true, redactedEntries: 0, problems: [] });
     });
   });
 }

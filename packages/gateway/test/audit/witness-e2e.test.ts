@@ -4,7 +4,8 @@
  * with it (audit.witnesses). The gateway's witness client submits each new checkpoint; the public
  * checkpoint, and receipts, then carry a cosignature that verifies with the witness vkey printed by
  * `init`, next to the log's two signatures, which still verify; the witness's durable state advances
- * as the log grows; the metric counts the cosignatures obtained.
+ * as the log grows; the metric counts the cosignatures obtained. A witness whose cosignature does not
+ * verify is never stored, and is audited (`audit.witness.cosignature-invalid`, rate-limited).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -23,12 +24,12 @@ import { initWitness } from '../../src/audit/witness/identity.ts';
 import { type RunningWitnessServer, startWitnessServer } from '../../src/audit/witness/server.ts';
 import { WitnessStateStore } from '../../src/audit/witness/state.ts';
 import { Witness, witnessedLogFromVkeys } from '../../src/audit/witness/witness.ts';
+import { FLEETGATE_BIN, fleetgate } from '../support/cli.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
-import { runPeer } from '../support/run.ts';
+import { selfSignedCertificate } from '../support/self-signed.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'cli', 'bin', 'fleetgate.js');
 const WITNESS = 'witness.test/e2e';
 
 const event = (i: number): AuditEvent => ({
@@ -39,22 +40,6 @@ const event = (i: number): AuditEvent => ({
   reasons: ['LANE_SERVED'],
   details: { n: i },
 });
-
-function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,28 +75,10 @@ for (const engine of engines()) {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'fleetgate-witness-e2e-'));
       const state = join(dir, 'state');
-      const init = await runCli(['audit', 'witness', 'init', '--state', state, '--name', WITNESS]);
+      const init = await fleetgate(['audit', 'witness', 'init', '--state', state, '--name', WITNESS]);
       expect(init.code, init.err).toBe(0);
       vkey = init.out.trim();
-      const tls = await runPeer('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=witness.test',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]);
+      const tls = await selfSignedCertificate(dir, '/CN=witness.test', ['subjectAltName=IP:127.0.0.1']);
       expect(tls.code, tls.out).toBe(0);
       const port = await freePort();
       // The gateway starts first (the witness needs the log's verifier keys from its data directory);
@@ -124,7 +91,7 @@ for (const engine of engines()) {
       const child = spawn(
         process.execPath,
         [
-          BIN,
+          FLEETGATE_BIN,
           'audit',
           'witness',
           '--state',
@@ -300,6 +267,28 @@ for (const engine of engines()) {
         await httpsRequest(`${t.url.public}/v1/audit/checkpoint`, { ca: readFileSync(t.caPath, 'utf8') })
       ).text;
       expect(note.split('\n').filter((l) => l.startsWith(`\u2014 ${WITNESS} `))).toHaveLength(0);
+    });
+
+    it('the invalid cosignature is audited, once a minute however often it recurs', async () => {
+      const failures = await until(async () => {
+        const metrics = await (await fetch(`${t.url.ops}/metrics`)).text();
+        const line = metrics.split('\n').find((l) => l.includes('result="failed",reason="bad_cosignature"'));
+        const n = line === undefined ? 0 : Number(line.split(' ').at(-1));
+        return n >= 2 ? n : undefined;
+      });
+      expect(failures).toBeGreaterThanOrEqual(2);
+      const rows = await t.gateway.store.query<{ entry: string }>('SELECT entry FROM audit_entries');
+      const audited = rows
+        .map((r) => JSON.parse(r.entry) as AuditEvent)
+        .filter((e) => e.class === 'audit.witness.cosignature-invalid');
+      expect(audited).toHaveLength(1);
+      expect(audited[0]).toMatchObject({
+        actor: { kind: 'system', id: 'witness-client' },
+        subject: { kind: 'witness', id: WITNESS },
+        outcome: 'rejected',
+        reasons: ['WITNESS_COSIGNATURE_INVALID'],
+        details: { witness: WITNESS, occurrences: 1 },
+      });
     });
   });
 }

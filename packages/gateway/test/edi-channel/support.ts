@@ -7,24 +7,31 @@
 import type { GatewayConfig } from '../../src/config/config.ts';
 import { parseInterchange } from '../../src/edi/parse-interchange.ts';
 import type { Segment } from '../../src/edi/types.ts';
+import { certThumbprint } from '../auth/resource/support/mint.ts';
+import { hm, x12, ymd } from '../edi/support.ts';
 import type { EngineCase } from '../support/engines.ts';
 import { startTenderApi, type TenderApi } from '../tendering/support.ts';
 
 export const ISA_ID = { 'acme-tms': 'ACMETMS', 'globex-tms': 'GLOBEXTMS' } as const;
+
+/** The EDI test configuration (also for a second node of the same gateway). */
+export function withEdiPartners(config: GatewayConfig): void {
+  for (const p of config.partners) {
+    if (p.id === 'acme-tms' || p.id === 'globex-tms') {
+      p.edi = { isaQualifier: 'ZZ', isaId: ISA_ID[p.id], localTimeZone: 'America/Chicago' };
+    }
+  }
+  config.tenderEngine.fleetSize = 1000;
+  // The background loop runs rarely; tests drive it with gateway.edi.runOnce().
+  config.edi.pollIntervalMs = 600_000;
+}
 
 export async function startEdiApi(
   engine: EngineCase,
   tweak?: (config: GatewayConfig) => void,
 ): Promise<TenderApi> {
   return startTenderApi(engine, (config) => {
-    for (const p of config.partners) {
-      if (p.id === 'acme-tms' || p.id === 'globex-tms') {
-        p.edi = { isaQualifier: 'ZZ', isaId: ISA_ID[p.id], localTimeZone: 'America/Chicago' };
-      }
-    }
-    config.tenderEngine.fleetSize = 1000;
-    // The background loop runs rarely; tests drive it with gateway.edi.runOnce().
-    config.edi.pollIntervalMs = 600_000;
+    withEdiPartners(config);
     tweak?.(config);
   });
 }
@@ -44,10 +51,6 @@ export interface Tender204 {
   /** Replaces the body (e.g. to break it). */
   body?: string[][];
 }
-
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-const ymd = (d: Date) => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
-const hm = (d: Date) => `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}`;
 
 /** A 204 on Dallas → Houston, pickup 24–28 h from now, delivery by 44 h (UTC times). */
 export function tender204(o: Tender204): string {
@@ -70,36 +73,15 @@ export function tender204(o: Tender204): string {
     ['N1', 'ST', 'ACME', '93', 'H1'],
     ['N4', 'HOUSTON', 'TX', '77002', 'US'],
   ];
-  const isa = [
-    'ISA',
-    '00',
-    ' '.repeat(10),
-    '00',
-    ' '.repeat(10),
-    'ZZ',
-    (o.sender ?? 'ACMETMS').padEnd(15),
-    'ZZ',
-    (o.receiver ?? 'FLEETGATE').padEnd(15),
-    ymd(now).slice(2),
-    hm(now),
-    v === '5010' ? '^' : 'U',
-    v === '5010' ? '00501' : '00401',
-    o.icn,
-    '0',
-    o.usage ?? 'P',
-    '>',
-  ].join('*');
-  const gs08 = v === '5010' ? '005010' : '004010';
-  const segs = [
-    isa,
-    ['GS', 'SM', o.sender ?? 'ACMETMS', 'FLEETGATE', ymd(now), hm(now), '7', 'X', gs08].join('*'),
-    ['ST', '204', '0001'].join('*'),
-    ...body.map((s) => s.join('*')),
-    ['SE', String(body.length + 2), '0001'].join('*'),
-    ['GE', '1', '7'].join('*'),
-    ['IEA', '1', o.icn].join('*'),
-  ];
-  return segs.map((s) => `${s}~\n`).join('');
+  return x12(body, {
+    version: v,
+    usage: o.usage ?? 'P',
+    sender: o.sender ?? 'ACMETMS',
+    receiver: o.receiver ?? 'FLEETGATE',
+    at: now,
+    icn: o.icn,
+    group: '7',
+  });
 }
 
 let counter = 100_000_000 + Math.floor(Math.random() * 800_000_000);
@@ -157,4 +139,16 @@ export async function outboundText(
   const one = await api.call(who, 'GET', `/v1/edi/outbound/${id}`);
   if (one.status !== 200) throw new Error(`outbound ${one.status}`);
   return one.text;
+}
+
+/** A certificate-bound token for `who` (as TenderApi mints its own), for requests sent by hand. */
+export async function tokenFor(api: TenderApi, who: 'acme-tms' | 'globex-tms'): Promise<string> {
+  const { token } = await api.t.token({
+    clientId: who,
+    tenant: who === 'acme-tms' ? 'acme' : 'globex',
+    scope: 'tenders:write tenders:read tracking:read',
+    lifetimeSeconds: 3600,
+    cnf: { 'x5t#S256': certThumbprint(api.t.partner(who).cert) },
+  });
+  return token;
 }

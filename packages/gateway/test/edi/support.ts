@@ -12,6 +12,16 @@ export interface Build {
   gs08?: string;
   st03?: string;
   usage?: 'P' | 'T';
+  /** ISA06 and GS02; default ACMETMS. */
+  sender?: string;
+  /** ISA08; default FLEETGATE. */
+  receiver?: string;
+  /** ISA09/ISA10 and GS04/GS05, in UTC; default 2026-11-30 14:05. */
+  at?: Date;
+  /** ISA13 (and IEA02); default 000000101. */
+  icn?: string;
+  /** GS06 (and GE02); default 101. */
+  group?: string;
   setId?: string;
   functionalId?: string;
   /** Overrides for trailers, to break them on purpose. */
@@ -26,8 +36,15 @@ export interface Build {
 export const fixture = (name: string): Buffer =>
   readFileSync(join(import.meta.dirname, '../fixtures/edi', name));
 
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** CCYYMMDD and HHMM of an instant in UTC. */
+export const ymd = (d: Date) => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+export const hm = (d: Date) => `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}`;
+const DEFAULT_AT = new Date(Date.UTC(2026, 10, 30, 14, 5));
+
 export function isaSegment(o: Build = {}): string {
   const v = o.version ?? '4010';
+  const at = o.at ?? DEFAULT_AT;
   return [
     'ISA',
     '00',
@@ -35,14 +52,14 @@ export function isaSegment(o: Build = {}): string {
     '00',
     ' '.repeat(10),
     'ZZ',
-    'ACMETMS'.padEnd(15),
+    (o.sender ?? 'ACMETMS').padEnd(15),
     'ZZ',
-    'FLEETGATE'.padEnd(15),
-    '261130',
-    '1405',
+    (o.receiver ?? 'FLEETGATE').padEnd(15),
+    ymd(at).slice(2),
+    hm(at),
     v === '5010' ? (o.rep ?? '^') : 'U',
     v === '5010' ? '00501' : '00401',
-    '000000101',
+    o.icn ?? '000000101',
     '0',
     o.usage ?? 'P',
     o.comp ?? '>',
@@ -71,15 +88,27 @@ export function x12(body: string[][] = DRY_VAN_204, o: Build = {}): string {
   const v = o.version ?? '4010';
   const gs08 = o.gs08 ?? (v === '5010' ? '005010' : '004010');
   const setId = o.setId ?? '204';
+  const at = o.at ?? DEFAULT_AT;
+  const group = o.group ?? '101';
   const st = ['ST', setId, '0001', ...(o.st03 === undefined ? [] : [o.st03])];
   const segs = [
     isaSegment(o),
-    ['GS', o.functionalId ?? 'SM', 'ACMETMS', 'FLEETGATE', '20261130', '1405', '101', 'X', gs08].join(sep),
+    [
+      'GS',
+      o.functionalId ?? 'SM',
+      o.sender ?? 'ACMETMS',
+      'FLEETGATE',
+      ymd(at),
+      hm(at),
+      group,
+      'X',
+      gs08,
+    ].join(sep),
     st.join(sep),
     ...body.map((s) => s.join(sep)),
     ['SE', o.se01 ?? String(body.length + 2), o.se02 ?? '0001'].join(sep),
-    ['GE', o.ge01 ?? '1', o.ge02 ?? '101'].join(sep),
-    ['IEA', o.iea01 ?? '1', o.iea02 ?? '000000101'].join(sep),
+    ['GE', o.ge01 ?? '1', o.ge02 ?? group].join(sep),
+    ['IEA', o.iea01 ?? '1', o.iea02 ?? o.icn ?? '000000101'].join(sep),
   ];
   return segs.map((s) => s + term + after).join('');
 }

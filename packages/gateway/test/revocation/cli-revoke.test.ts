@@ -5,7 +5,6 @@
  * process owns the embedded store) and refuses the certificate when it starts; on PostgreSQL the
  * gateway runs on the same store and closes the vehicle's open HTTP/2 session within 5 seconds.
  */
-import { spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
@@ -17,31 +16,10 @@ import { loadConfig } from '../../src/config/load.ts';
 import { type Gateway, startGateway } from '../../src/gateway.ts';
 import { normaliseSerial } from '../../src/pki/inventory.ts';
 import { openStore } from '../../src/store/open.ts';
+import { fleetgate as runFleetgate } from '../support/cli.ts';
 import { dropSchema, engines, uniqueSchema } from '../support/engines.ts';
 import { batchBytes, envelopeBytes, signerFromPem } from '../support/envelopes.ts';
 import { openssl, opensslOcsp } from './support.ts';
-
-const BIN = join(import.meta.dirname, '..', '..', '..', 'cli', 'bin', 'fleetgate.js');
-
-function run(
-  entry: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
 
 interface Session {
   status: number;
@@ -88,7 +66,7 @@ for (const engine of engines()) {
     let env: NodeJS.ProcessEnv;
     let schema: string | undefined;
     let gateway: Gateway | undefined;
-    const fleetgate = (args: string[]) => run(BIN, args, env);
+    const fleetgate = (args: string[]) => runFleetgate(args, env);
     const start = async (): Promise<Gateway> => {
       const config = loadConfig(dir, env);
       for (const l of Object.values(config.listeners)) {
@@ -112,7 +90,7 @@ for (const engine of engines()) {
         url.searchParams.set('options', `-c search_path=${schema}`);
         env = { ...process.env, DATABASE_URL: url.toString() };
       }
-      const init = await run(BIN, ['init', '--data-dir', dir, '--vehicles', '3'], env);
+      const init = await fleetgate(['init', '--data-dir', dir, '--vehicles', '3']);
       expect(init.code, init.out + init.err).toBe(0);
     });
     afterAll(async () => {

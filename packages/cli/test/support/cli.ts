@@ -1,8 +1,13 @@
-/** Runs the real `fleetgate` CLI (packages/cli/bin) in a child process, as an operator would. */
+/**
+ * Runs the real `fleetgate` bin of this package in a child process, as an operator would, and collects
+ * its exit code and output. DATABASE_URL is cleared unless `env` sets it, so a command uses the data
+ * directory's own store; a hung command is killed after 120 s. (The gateway's tests have the same runner
+ * in packages/gateway/test/support/cli.ts: neither package's tests import the other's test support.)
+ */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', '..', 'cli', 'bin', 'fleetgate.js');
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'fleetgate.js');
 
 export function fleetgate(
   args: readonly string[],
