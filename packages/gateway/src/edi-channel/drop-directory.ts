@@ -1,7 +1,7 @@
 /**
  * The watched drop directory for batch partners (issue 6 §6; docs/tendering.md "Transport"):
  *
- *   DROP/<partnerId>/inbound/*.edi     files the partner puts (write elsewhere and rename in, or just write)
+ *   DROP/<partnerId>/inbound/*.edi     files the partner puts (best: inbound/.<name>.part, renamed in)
  *   DROP/<partnerId>/processed/        accepted (or already received) files, each with <name>.result.json
  *   DROP/<partnerId>/rejected/         refused files, each with <name>.result.json (coded)
  *   DROP/<partnerId>/outbound/         what we send: <ISA13>-<997|990|214>.edi, written atomically
@@ -9,8 +9,18 @@
  * Only directories of configured partners with an EDI identity are watched; the partner IS the directory
  * (and ISA06 must still match it). A file is taken once its size and mtime have not changed for one poll
  * interval (a writer still appending is left alone). fs.watch wakes the scan early; a periodic scan is the
- * backstop (fs.watch drops events). Symlinks and anything but regular files are refused (opened with
- * O_NOFOLLOW, checked with fstat), and the partner's directories must be real directories inside DROP.
+ * backstop (fs.watch drops events).
+ *
+ * Threat: the partner can write in its own tree (at least inbound/). A symbolic link or a swapped
+ * directory must never make the gateway read another partner's files as this partner's, or write or move
+ * a file outside this partner's tree (rejected/ → ../globex-tms/inbound would turn a file refused as
+ * acme's into globex's tender). So (pinned-directory.ts): every scan opens DROP/<id> and its four
+ * directories with O_NOFOLLOW relative to the opened parent and checks their real paths, works through the
+ * open descriptors, never creates a directory through a symbolic link, and re-checks each directory right
+ * before every write and rename. A tree that fails is refused (`EDI_DROP_DIRECTORY_UNSAFE`, audited once
+ * per problem) and left alone until it is fixed. Files are opened with O_NOFOLLOW and read from the
+ * descriptor (fstat: a regular file, the inode that settled, at most maxFileBytes + 1 bytes read); a
+ * symbolic link or special file is refused, audited, and moved (the link itself) to rejected/.
  * Crash safety: a file moves only after its transaction committed; a crash before the move processes it
  * again, and its duplicate ISA13 answers "already received", so it moves to processed/ then.
  */
@@ -29,16 +39,15 @@ import {
   watch,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { parseClientPolicy } from '../auth/policy/policy.ts';
 import { DEFAULT_EDI_LIMITS } from '../edi/limits.ts';
-import { GatewayError } from '../errors/gateway-error.ts';
-import { withOperator } from '../tendering/tenant-scope.ts';
-import { EdiChannelError, type ReceiveDeps, receiveInterchange } from './receive-interchange.ts';
+import { type PinnedDirectory, type PinProblem, pinChild, pinRoot, stillPinned } from './pinned-directory.ts';
+import { receiveDropFile } from './receive-drop-file.ts';
+import type { ReceiveDeps } from './receive-interchange.ts';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.edi$/i;
 const SUBDIRS = ['inbound', 'processed', 'rejected', 'outbound'] as const;
+type Subdir = (typeof SUBDIRS)[number];
 
 interface Seen {
   size: number;
@@ -47,17 +56,32 @@ interface Seen {
   since: number;
 }
 
+/** A partner's tree, every directory open and checked for this scan or export. */
+interface Tree {
+  id: string;
+  partner: PinnedDirectory;
+  dirs: Record<Subdir, PinnedDirectory>;
+}
+
 export interface DropDirectoryDeps extends ReceiveDeps {
   root: string;
   settleMs: number;
   logger: Logger;
 }
 
-/** Writes `data` to `dir/name` atomically: a temporary file in the same directory, then a rename. */
-export function writeAtomically(dir: string, name: string, data: string): void {
-  const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
+/** One message to write to a partner's outbound/. */
+export interface OutboundFile {
+  partnerId: string;
+  name: string;
+  body: string;
+}
+
+/** Writes `data` to `name` in `dir` atomically: a new temporary file in the same directory, then a rename. */
+export function writeAtomically(dir: PinnedDirectory, name: string, data: string): void {
+  const tmp = dir.at(`.${name}.${process.pid}.${Date.now()}.tmp`);
+  // wx: O_CREAT | O_EXCL, which never follows a symbolic link planted under the temporary name.
   writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, join(dir, name));
+  renameSync(tmp, dir.at(name));
 }
 
 /** The partners whose directories are watched: configured, with an EDI identity. */
@@ -65,19 +89,34 @@ export function dropPartners(deps: Pick<ReceiveDeps, 'settings'>): string[] {
   return deps.settings.partners.filter((p) => p.edi !== undefined).map((p) => p.id);
 }
 
-function isRealDirectory(path: string): boolean {
-  try {
-    const st = lstatSync(path);
-    return st.isDirectory() && !st.isSymbolicLink();
-  } catch {
-    return false;
+function closeTree(tree: Tree): void {
+  for (const sub of SUBDIRS) tree.dirs[sub].close();
+  tree.partner.close();
+}
+
+/** Pins DROP/<id> and its four directories, creating missing ones; the first problem otherwise. */
+function pinTree(root: PinnedDirectory, id: string): Tree | { directory: string; problem: PinProblem } {
+  const partner = pinChild(root, id, true);
+  if (typeof partner === 'string') return { directory: id, problem: partner };
+  const dirs: Partial<Record<Subdir, PinnedDirectory>> = {};
+  for (const sub of SUBDIRS) {
+    const dir = pinChild(partner, sub, true);
+    if (typeof dir === 'string') {
+      for (const open of Object.values(dirs)) open.close();
+      partner.close();
+      return { directory: `${id}/${sub}`, problem: dir };
+    }
+    dirs[sub] = dir;
   }
+  return { id, partner, dirs: dirs as Record<Subdir, PinnedDirectory> };
 }
 
 export class DropDirectory {
   readonly #deps: DropDirectoryDeps;
   readonly #seen = new Map<string, Seen>();
   readonly #watchers: FSWatcher[] = [];
+  /** The unsafe-tree problem last audited per partner (audited once, until the tree is fine again). */
+  readonly #reported = new Map<string, string>();
   #root = '';
 
   constructor(deps: DropDirectoryDeps) {
@@ -86,21 +125,32 @@ export class DropDirectory {
 
   /** Creates the partners' directories and starts watching; `wake` runs a scan soon. */
   start(wake: () => void): void {
+    // The root is the operator's (configuration): created as configured, then used by its real path.
     mkdirSync(this.#deps.root, { recursive: true, mode: 0o700 });
     this.#root = realpathSync(this.#deps.root);
-    for (const id of dropPartners(this.#deps)) {
-      for (const sub of SUBDIRS) mkdirSync(join(this.#root, id, sub), { recursive: true, mode: 0o700 });
-      const inbound = this.inboundOf(id);
-      if (inbound === undefined) continue;
-      try {
-        const watcher = watch(inbound, { persistent: false }, () => wake());
-        watcher.on('error', (error) =>
-          this.#deps.logger.warn({ err: error, partner: id }, 'drop watch failed'),
-        );
-        this.#watchers.push(watcher);
-      } catch (error) {
-        this.#deps.logger.warn({ err: error, partner: id }, 'drop directory not watched; scanning only');
+    const root = pinRoot(this.#root);
+    try {
+      for (const id of dropPartners(this.#deps)) {
+        const tree = pinTree(root, id);
+        if (!('partner' in tree)) {
+          // Refused and audited by the first scan.
+          this.#deps.logger.warn({ partner: id, ...tree }, 'EDI drop directory unsafe; not watched');
+          continue;
+        }
+        const inbound = tree.dirs.inbound.path;
+        closeTree(tree);
+        try {
+          const watcher = watch(inbound, { persistent: false }, () => wake());
+          watcher.on('error', (error) =>
+            this.#deps.logger.warn({ err: error, partner: id }, 'drop watch failed'),
+          );
+          this.#watchers.push(watcher);
+        } catch (error) {
+          this.#deps.logger.warn({ err: error, partner: id }, 'drop directory not watched; scanning only');
+        }
       }
+    } finally {
+      root.close();
     }
   }
 
@@ -108,67 +158,127 @@ export class DropDirectory {
     for (const w of this.#watchers.splice(0)) w.close();
   }
 
-  /** The partner's inbound directory when it and its parents are real directories inside DROP. */
-  inboundOf(partnerId: string): string | undefined {
-    const dir = join(this.#root, partnerId);
-    const inbound = join(dir, 'inbound');
-    if (!isRealDirectory(dir) || !isRealDirectory(inbound)) return undefined;
-    try {
-      return realpathSync(inbound) === inbound ? inbound : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The partner's outbound directory, or undefined (not a real directory inside DROP). */
-  outboundOf(partnerId: string): string | undefined {
-    const dir = join(this.#root, partnerId, 'outbound');
-    if (!isRealDirectory(join(this.#root, partnerId)) || !isRealDirectory(dir)) return undefined;
-    return dir;
-  }
-
   /** One pass over every partner's inbound directory; returns the files handled. */
   async scan(): Promise<number> {
     let handled = 0;
-    for (const id of dropPartners(this.#deps)) {
-      const inbound = this.inboundOf(id);
-      if (inbound === undefined) continue;
-      let names: string[];
-      try {
-        names = readdirSync(inbound);
-      } catch {
-        continue;
-      }
-      for (const name of names.sort()) {
-        if (!FILE_NAME.test(name)) continue;
+    const root = pinRoot(this.#root);
+    try {
+      for (const id of dropPartners(this.#deps)) {
+        const tree = await this.#openTree(root, id);
+        if (tree === undefined) continue;
         try {
-          if (await this.#consider(id, inbound, name)) handled += 1;
-        } catch (error) {
-          // Left in place (the store may be unavailable): the next scan tries again.
-          this.#deps.logger.error({ err: error, partner: id }, 'EDI drop file not handled');
+          let names: string[];
+          try {
+            names = readdirSync(tree.dirs.inbound.at('.'));
+          } catch {
+            continue;
+          }
+          for (const name of names.sort()) {
+            if (!FILE_NAME.test(name)) continue;
+            try {
+              if (await this.#consider(tree, name)) handled += 1;
+            } catch (error) {
+              // Left in place (the store may be unavailable): the next scan tries again.
+              this.#deps.logger.error({ err: error, partner: id }, 'EDI drop file not handled');
+            }
+          }
+        } finally {
+          closeTree(tree);
         }
       }
+    } finally {
+      root.close();
     }
     return handled;
   }
 
-  async #consider(partnerId: string, inbound: string, name: string): Promise<boolean> {
-    const path = join(inbound, name);
-    const key = `${partnerId}/${name}`;
+  /**
+   * Writes outbox messages to their partners' outbound/ directories; returns the indexes written. A
+   * partner whose tree is unsafe gets nothing (refused and audited); its messages stay in the outbox.
+   */
+  async writeOutbound(files: readonly OutboundFile[]): Promise<Set<number>> {
+    const written = new Set<number>();
+    const allowed = new Set(dropPartners(this.#deps));
+    const trees = new Map<string, Tree | undefined>();
+    const root = pinRoot(this.#root);
+    try {
+      for (const [i, file] of files.entries()) {
+        if (!allowed.has(file.partnerId) || !FILE_NAME.test(file.name)) continue;
+        if (!trees.has(file.partnerId)) trees.set(file.partnerId, await this.#openTree(root, file.partnerId));
+        const tree = trees.get(file.partnerId);
+        if (tree === undefined) continue;
+        if (!(await this.#stillInPlace(tree, ['outbound']))) {
+          closeTree(tree);
+          trees.set(file.partnerId, undefined);
+          continue;
+        }
+        // Same name for the same message: a crash before the mark rewrites the same file.
+        writeAtomically(tree.dirs.outbound, file.name, file.body);
+        written.add(i);
+      }
+    } finally {
+      for (const tree of trees.values()) if (tree !== undefined) closeTree(tree);
+      root.close();
+    }
+    return written;
+  }
+
+  /** The partner's pinned tree, or undefined after refusing it (audited once per problem). */
+  async #openTree(root: PinnedDirectory, id: string): Promise<Tree | undefined> {
+    const tree = pinTree(root, id);
+    if ('partner' in tree) {
+      this.#reported.delete(id);
+      return tree;
+    }
+    await this.#unsafe(id, tree.directory, tree.problem);
+    return undefined;
+  }
+
+  /** Right before a write or rename: DROP/<id> and `subs` still the directories pinned; else refused. */
+  async #stillInPlace(tree: Tree, subs: readonly Subdir[]): Promise<boolean> {
+    const partner = stillPinned(tree.partner);
+    if (partner !== undefined) {
+      await this.#unsafe(tree.id, tree.id, partner);
+      return false;
+    }
+    for (const sub of subs) {
+      const problem = stillPinned(tree.dirs[sub]);
+      if (problem !== undefined) {
+        await this.#unsafe(tree.id, `${tree.id}/${sub}`, problem);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async #unsafe(id: string, directory: string, problem: PinProblem): Promise<void> {
+    const key = `${directory}:${problem}`;
+    if (this.#reported.get(id) === key) return;
+    this.#deps.logger.warn({ partner: id, directory, problem }, 'EDI drop directory unsafe; partner skipped');
+    await this.#deps.audit.append({
+      class: 'edi.interchange.refused',
+      actor: { kind: 'partner', id },
+      subject: { kind: 'edi-drop', id },
+      outcome: 'rejected',
+      reasons: ['EDI_DROP_DIRECTORY_UNSAFE'],
+      details: { source: 'drop', directory, problem },
+    });
+    this.#reported.set(id, key);
+  }
+
+  async #consider(tree: Tree, name: string): Promise<boolean> {
+    const inbound = tree.dirs.inbound;
+    const key = `${tree.id}/${name}`;
     let st: ReturnType<typeof lstatSync>;
     try {
-      st = lstatSync(path);
+      st = lstatSync(inbound.at(name));
     } catch {
       this.#seen.delete(key);
       return false;
     }
     if (!st.isFile()) {
       this.#seen.delete(key);
-      this.#finish(partnerId, inbound, name, 'rejected', {
-        ok: false,
-        code: 'EDI_INTERCHANGE_INVALID',
-        detail: 'not a regular file (symbolic links and special files are refused)',
-      });
+      await this.#refuseFile(tree, name);
       return true;
     }
     const now = Date.now();
@@ -179,114 +289,66 @@ export class DropDirectory {
     }
     if (now - seen.since < this.#deps.settleMs) return false;
     this.#seen.delete(key);
-    const bytes = readRegularFile(path, DEFAULT_EDI_LIMITS.maxFileBytes + 1);
-    if (bytes === undefined) {
-      this.#finish(partnerId, inbound, name, 'rejected', {
-        ok: false,
-        code: 'EDI_INTERCHANGE_INVALID',
-        detail: 'not a regular file (symbolic links and special files are refused)',
-      });
+    const read = readRegularFile(inbound.at(name), DEFAULT_EDI_LIMITS.maxFileBytes + 1);
+    if (read === undefined) {
+      await this.#refuseFile(tree, name);
       return true;
     }
-    const outcome = await this.#receive(partnerId, bytes);
-    this.#finish(partnerId, inbound, name, outcome.where, outcome.result);
+    // Replaced since it settled: not the file that was watched; the next scans look at it afresh.
+    if (read.ino !== st.ino) return false;
+    // Nothing is recorded for this partner unless its tree is still in place.
+    if (!(await this.#stillInPlace(tree, ['inbound']))) return false;
+    const outcome = await receiveDropFile(this.#deps, tree.id, read.bytes);
+    await this.#finish(tree, name, outcome.where, outcome.result);
     return true;
   }
 
-  async #receive(
-    partnerId: string,
-    bytes: Buffer,
-  ): Promise<{ where: 'processed' | 'rejected'; result: Record<string, unknown> }> {
-    const deps = this.#deps;
-    const partner = deps.settings.partners.find((p) => p.id === partnerId);
-    // The partner acts as its OAuth client would: it must be registered, active and allowed to tender.
-    const [client] = await withOperator(deps.store, (tx) =>
-      tx.query<{ tenant_id: string; status: string; scopes: string[]; policy: string }>(
-        'SELECT tenant_id, status, scopes, policy FROM oauth_clients WHERE client_id = $1',
-        [partnerId],
-      ),
-    );
-    if (
-      partner === undefined ||
-      client === undefined ||
-      client.status !== 'active' ||
-      client.tenant_id !== partner.tenant ||
-      !client.scopes.includes('tenders:write')
-    ) {
-      await deps.audit.append({
-        class: 'edi.interchange.refused',
-        actor: { kind: 'partner', id: partnerId },
-        subject: { kind: 'edi-drop', id: partnerId },
-        outcome: 'rejected',
-        reasons: ['EDI_PARTNER_NOT_CONFIGURED'],
-        details: { source: 'drop', why: 'not an active client with tenders:write' },
-      });
-      return {
-        where: 'rejected',
-        result: {
-          ok: false,
-          code: 'EDI_PARTNER_NOT_CONFIGURED',
-          detail: 'the partner is not an active client with the tenders:write scope',
-        },
-      };
-    }
-    try {
-      const result = await receiveInterchange(
-        deps,
-        {
-          id: partnerId,
-          tenant: client.tenant_id,
-          certSha256: '',
-          policy: parseClientPolicy(client.policy),
-          tokenId: 'drop-directory',
-        },
-        bytes,
-        'drop',
-      );
-      return { where: 'processed', result: { ok: true, ...result } };
-    } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
-      const coded = {
-        ok: false,
-        code: error.code,
-        ...(error.detail === undefined ? {} : { detail: error.detail }),
-        ...(error instanceof EdiChannelError && error.ediCode !== undefined
-          ? { ediCode: error.ediCode }
-          : {}),
-        ...(error instanceof EdiChannelError && error.acknowledgment !== undefined
-          ? { acknowledgment: error.acknowledgment }
-          : {}),
-      };
-      // Already received: the file was processed before a crash or is a resend; nothing was created twice.
-      if (error.code === 'EDI_INTERCHANGE_DUPLICATE') return { where: 'processed', result: coded };
-      return { where: 'rejected', result: coded };
-    }
+  /** A symbolic link or special file in inbound/: refused (audited) and moved aside, never followed. */
+  async #refuseFile(tree: Tree, name: string): Promise<void> {
+    await this.#deps.audit.append({
+      class: 'edi.interchange.refused',
+      actor: { kind: 'partner', id: tree.id },
+      subject: { kind: 'edi-drop', id: tree.id },
+      outcome: 'rejected',
+      reasons: ['EDI_INTERCHANGE_INVALID'],
+      details: { source: 'drop', file: name, why: 'not a regular file' },
+    });
+    await this.#finish(tree, name, 'rejected', {
+      ok: false,
+      code: 'EDI_INTERCHANGE_INVALID',
+      detail: 'not a regular file (symbolic links and special files are refused)',
+    });
   }
 
-  #finish(
-    partnerId: string,
-    inbound: string,
+  async #finish(
+    tree: Tree,
     name: string,
     where: 'processed' | 'rejected',
     result: Record<string, unknown>,
-  ): void {
-    const dir = join(this.#root, partnerId, where);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ): Promise<void> {
+    const dir = tree.dirs[where];
+    const inbound = tree.dirs.inbound;
+    if (!(await this.#stillInPlace(tree, ['inbound', where]))) return;
     let target = name;
     try {
-      lstatSync(join(dir, target));
+      lstatSync(dir.at(target));
       target = `${Date.now()}-${name}`;
     } catch {
       // free
     }
     writeAtomically(dir, `${target}.result.json`, `${JSON.stringify(result, null, 2)}\n`);
-    renameSync(join(inbound, name), join(dir, target));
-    this.#deps.logger.info({ partner: partnerId, file: target, where }, 'EDI drop file handled');
+    if (!(await this.#stillInPlace(tree, ['inbound', where]))) return;
+    // rename moves a symbolic link itself, never its target.
+    renameSync(inbound.at(name), dir.at(target));
+    this.#deps.logger.info({ partner: tree.id, file: target, where }, 'EDI drop file handled');
   }
 }
 
-/** Reads a regular file (never through a symlink) of at most `max` bytes; undefined when it is not one. */
-function readRegularFile(path: string, max: number): Buffer | undefined {
+/**
+ * Reads a regular file (never through a symbolic link: O_NOFOLLOW, then fstat on the descriptor) of at
+ * most `max` bytes, with its inode; undefined when it is not one. O_NONBLOCK: a FIFO cannot block the open.
+ */
+function readRegularFile(path: string, max: number): { bytes: Buffer; ino: number } | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -304,7 +366,7 @@ function readRegularFile(path: string, max: number): Buffer | undefined {
       if (n === 0) break;
       off += n;
     }
-    return buffer.subarray(0, off);
+    return { bytes: buffer.subarray(0, off), ino: st.ino };
   } finally {
     closeSync(fd);
   }

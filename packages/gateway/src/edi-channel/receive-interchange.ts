@@ -15,7 +15,8 @@
  *   5. cancellations (B2A01 01) then cancel the partner's OWN tender with that shipment id (B204), through
  *      transitionTender as the partner — another partner's reference is "not found", never touched.
  * ISA15 = T goes to the sandbox: everything is validated and the decision engine runs in dry run (no
- * tender, no booking, no lifecycle); the 997 and a 990 carry ISA15 = T and are marked sandbox.
+ * tender, no booking, no lifecycle); the 997 and a 990 carry ISA15 = T and are marked sandbox. Sandbox
+ * interchanges are rate-limited per partner (sandbox-limit.ts): the dry run reads real bookings.
  *
  * Threats: interchange replay (duplicate ISA13), impersonation of another partner's sender id, test
  * traffic reaching production, BOLA by reference (OWASP API1), hostile files (API4, API10: the codec).
@@ -45,6 +46,7 @@ import { bookedInWindow, type Receipt } from '../tendering/internal/record.ts';
 import { withTenant } from '../tendering/tenant-scope.ts';
 import { transitionTender } from '../tendering/transition-tender.ts';
 import { type OutboundRef, storeOutbound } from './outbox.ts';
+import { type SandboxLimiter, sandboxLimiterOf } from './sandbox-limit.ts';
 import { type EdiSettings, partnerEdiOf, scacFor } from './settings.ts';
 
 /** Who sends: from the verified token and certificate (upload), or the partner's directory (drop). */
@@ -62,6 +64,8 @@ export interface ReceiveDeps extends TenderDeps {
   settings: EdiSettings;
   fleetVehicles: readonly string[];
   events?: GatewayEvents;
+  /** The sandbox limit; absent: one per store (the gateway's), from `edi.sandboxPerMinute`. */
+  sandboxLimiter?: SandboxLimiter;
 }
 
 export type SetOutcome = 'created' | 'cancelled' | 'rejected' | 'refused' | 'not_found' | 'sandbox';
@@ -102,9 +106,17 @@ export class EdiChannelError extends GatewayError {
   constructor(
     code: ErrorCode,
     detail: string,
-    extra: { ediCode?: string; acknowledgment?: OutboundRef | undefined; cause?: unknown } = {},
+    extra: {
+      ediCode?: string;
+      acknowledgment?: OutboundRef | undefined;
+      cause?: unknown;
+      retryAfterSeconds?: number;
+    } = {},
   ) {
-    super(code, detail, extra.cause === undefined ? undefined : { cause: extra.cause });
+    super(code, detail, {
+      ...(extra.cause === undefined ? {} : { cause: extra.cause }),
+      ...(extra.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: extra.retryAfterSeconds }),
+    });
     this.name = 'EdiChannelError';
     this.ediCode = extra.ediCode;
     this.acknowledgment = extra.acknowledgment;
@@ -180,6 +192,34 @@ export async function receiveInterchange(
 
   const usage = interchange.test ? 'T' : 'P';
   const icn = interchange.interchangeControlNumber;
+  if (interchange.test) {
+    // Before the transaction: a refused dry run reads no booking and records nothing (its ISA13 is free).
+    const limiter = sandboxLimiterOf(deps);
+    const taken = limiter.take(sender.id, now.getTime());
+    if (!taken.ok) {
+      if (taken.audit) {
+        await deps.audit.append({
+          class: 'edi.interchange.refused',
+          actor,
+          subject: { kind: 'edi-interchange', id: fileSha256 },
+          outcome: 'rejected',
+          reasons: ['EDI_SANDBOX_RATE_LIMITED'],
+          details: {
+            tenant: sender.tenant,
+            source,
+            fileSha256,
+            perMinute: limiter.perMinute,
+            note: 'further refusals in the next 60 s are not audited',
+          },
+        });
+      }
+      throw new EdiChannelError(
+        'EDI_SANDBOX_RATE_LIMITED',
+        `more than ${limiter.perMinute} sandbox interchanges in 60 s`,
+        { retryAfterSeconds: taken.retryAfterSeconds },
+      );
+    }
+  }
   const cancels: { index: number; tenderId: string | null }[] = [];
   const created: {
     tenderId: string;

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { withOperator } from '../tendering/tenant-scope.ts';
-import { DropDirectory, dropPartners, writeAtomically } from './drop-directory.ts';
+import { DropDirectory, dropPartners } from './drop-directory.ts';
 import { runOutboundOnce } from './outbound-consumer.ts';
 import type { ReceiveDeps } from './receive-interchange.ts';
 
@@ -101,14 +101,15 @@ async function exportOutbound(deps: EdiServiceDeps, drop: DropDirectory): Promis
       [partners],
     ),
   );
-  const written: string[] = [];
-  for (const row of rows) {
-    const dir = drop.outboundOf(row.partner_id);
-    if (dir === undefined) continue;
-    // Same name for the same message: a crash before the mark below rewrites the same file.
-    writeAtomically(dir, `${row.control_number}-${row.message_type}.edi`, row.body);
-    written.push(String(row.id));
-  }
+  // Through the partner's pinned, re-checked outbound/ (drop-directory.ts); an unsafe tree gets nothing.
+  const done = await drop.writeOutbound(
+    rows.map((row) => ({
+      partnerId: row.partner_id,
+      name: `${row.control_number}-${row.message_type}.edi`,
+      body: row.body,
+    })),
+  );
+  const written = rows.filter((_, i) => done.has(i)).map((row) => String(row.id));
   if (written.length === 0) return;
   const now = deps.now();
   await withOperator(deps.store, (tx) =>

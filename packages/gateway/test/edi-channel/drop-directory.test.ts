@@ -2,7 +2,7 @@
  * The watched drop directory (issue 6 §6) end to end, on every engine: a 204 put in
  * DROP/acme-tms/inbound/ becomes a tender and moves to processed/ with its result, and the 997 and 990
  * appear in DROP/acme-tms/outbound/; a broken file moves to rejected/ with a coded result and a 997 R; a
- * symbolic link is refused without being followed; a file whose ISA06 is another partner's is refused;
+ * symbolic link is refused without being followed (and audited); a file whose ISA06 is another partner's is refused;
  * the same interchange dropped again (a crash before the move) is "already received" and moves to
  * processed/ without creating anything twice.
  */
@@ -122,6 +122,7 @@ for (const engine of engines()) {
     });
 
     it('refuses a symbolic link without following it, and a file sent as another partner', async () => {
+      const fromIndex = await api.t.auditSize();
       const outside = join(drop, 'outside.edi');
       const valid = tender204({ shipmentId: ship(), icn: nextIcn() });
       writeFileSync(outside, valid);
@@ -131,6 +132,11 @@ for (const engine of engines()) {
         code: 'EDI_INTERCHANGE_INVALID',
       });
       expect(readFileSync(outside, 'utf8')).toBe(valid);
+      const refusals = (await api.t.auditSince(fromIndex)).filter(
+        (e) => e.class === 'edi.interchange.refused' && (e.details as { file?: string }).file === 'link.edi',
+      );
+      expect(refusals).toHaveLength(1);
+      expect(refusals[0]?.reasons).toEqual(['EDI_INTERCHANGE_INVALID']);
 
       put('impostor.edi', tender204({ shipmentId: ship(), icn: nextIcn(), sender: 'GLOBEXTMS' }));
       expect(await resultOf('rejected', 'impostor.edi')).toMatchObject({
