@@ -2,10 +2,13 @@
  * One delivery attempt to a partner's endpoint, under the SSRF rules (docs/tendering.md "Webhooks",
  * SECURITY-CHECKLIST "Authorization": webhook URLs pointing at internal addresses):
  *   1. resolve the host ourselves (every address, dns.lookup `all`), and refuse the attempt when ANY of
- *      them is internal (address-policy.ts) — unless `allowPrivateAddresses` (tests, development);
+ *      them is internal (address-policy.ts; NAT64 addresses judged by the IPv4 address they reach, under
+ *      64:ff9b::/96 and the site's `webhooks.nat64Prefixes`) — unless `allowPrivateAddresses` (tests,
+ *      development);
  *   2. connect to the address we vetted, pinned: the request's `lookup` answers only that address, so a
  *      second resolution (DNS rebinding) cannot switch the target after the check;
- *   3. TLS verified against the system roots (plus `webhooks.trustedCaFile`), servername = the URL's host;
+ *   3. TLS verified against the system roots (plus `webhooks.trustedCaFile`), servername = the URL's host,
+ *      under the outbound TLS policy (http/outbound-tls.ts: TLS 1.2 with ECDHE + AEAD suites only, or 1.3);
  *   4. never follow a redirect: 3xx is a failed, recorded, audited attempt;
  *   5. read at most 64 KiB of the answer and give up after `timeoutMs` for the whole attempt.
  * The outcome is a code (errors/codes.ts WEBHOOK_TARGET_*), never an exception.
@@ -13,7 +16,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
-import { isInternalAddress } from './address-policy.ts';
+import { outboundTlsOptions } from '../http/outbound-tls.ts';
+import { isInternalAddress, type Nat64Prefix } from './address-policy.ts';
 
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -42,6 +46,8 @@ export interface DeliverOptions {
   allowPrivateAddresses: boolean;
   /** Trust anchors (PEM) replacing Node's default roots; undefined: the default roots. */
   ca: readonly string[] | undefined;
+  /** The site's NAT64 /96 prefixes (webhooks.nat64Prefixes, parsed); 64:ff9b::/96 always counts. */
+  nat64Prefixes?: readonly Nat64Prefix[];
   /** Resolution, replaceable for tests of the address rule; default dns.lookup with `all`. */
   resolve?: (host: string) => Promise<LookupAddress[]>;
 }
@@ -54,7 +60,9 @@ function resolveAll(host: string): Promise<LookupAddress[]> {
   });
 }
 
-const TLS_ERROR = /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+// EPROTO: OpenSSL failed the handshake during a socket write (an alert such as handshake_failure, e.g.
+// a receiver offering no suite of the outbound policy); https.request reports it so.
+const TLS_ERROR = /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|EPROTO$)/;
 
 function failureOf(error: unknown): AttemptFailure {
   const code = (error as { code?: unknown }).code;
@@ -65,7 +73,7 @@ function failureOf(error: unknown): AttemptFailure {
 /** The address an attempt may connect to, or why there is none. */
 export async function vetTarget(
   url: URL,
-  options: Pick<DeliverOptions, 'allowPrivateAddresses' | 'resolve'>,
+  options: Pick<DeliverOptions, 'allowPrivateAddresses' | 'resolve' | 'nat64Prefixes'>,
 ): Promise<{ address: string; family: 4 | 6 } | { refused: AttemptFailure }> {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   let addresses: LookupAddress[];
@@ -78,7 +86,8 @@ export async function vetTarget(
     }
   }
   if (addresses.length === 0) return { refused: 'WEBHOOK_TARGET_UNREACHABLE' };
-  if (!options.allowPrivateAddresses && addresses.some((a) => isInternalAddress(a.address)))
+  const nat64 = options.nat64Prefixes ?? [];
+  if (!options.allowPrivateAddresses && addresses.some((a) => isInternalAddress(a.address, nat64)))
     return { refused: 'WEBHOOK_TARGET_INTERNAL' };
   const first = addresses[0] as LookupAddress;
   return { address: first.address, family: first.family === 6 ? 6 : 4 };
@@ -130,7 +139,7 @@ export async function deliverOnce(
           ...(isIP(host) === 0 ? { servername: host } : {}),
           ...(options.ca === undefined ? {} : { ca: [...options.ca] }),
           rejectUnauthorized: true,
-          minVersion: 'TLSv1.2',
+          ...outboundTlsOptions(),
         },
         (res) => {
           const status = res.statusCode ?? 0;

@@ -19,6 +19,7 @@ import type { PartnerConfig, WebhooksConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import type { KeyWrappingKey } from '../telemetry/device-keys/kek.ts';
 import { withOperator } from '../tendering/tenant-scope.ts';
+import { type Nat64Prefix, parseNat64Prefix } from './address-policy.ts';
 import { retryDelayMs } from './backoff.ts';
 import { type AttemptOutcome, type DeliverOptions, deliverOnce, REFUSALS } from './deliver.ts';
 import { urlEvidence } from './endpoints.ts';
@@ -71,6 +72,10 @@ const LEASE_MARGIN_MS = 30_000;
 export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDispatcher {
   const { store, logger } = deps;
   const cfg = deps.config.webhooks;
+  // Validated with the configuration (config/validate.ts): every entry parses.
+  const nat64Prefixes = cfg.nat64Prefixes
+    .map((p) => parseNat64Prefix(p))
+    .filter((p): p is Nat64Prefix => p !== null);
   const metrics: WebhookMetrics | undefined =
     deps.registry === undefined ? undefined : registerWebhookMetrics(deps.registry, store);
   const inFlight = new Map<string, Promise<void>>(); // endpoint id → attempt
@@ -177,6 +182,7 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDisp
         {
           timeoutMs: cfg.timeoutMs,
           allowPrivateAddresses: cfg.allowPrivateAddresses,
+          nat64Prefixes,
           ca: deps.ca,
           ...(deps.resolve === undefined ? {} : { resolve: deps.resolve }),
         },

@@ -2,8 +2,12 @@
  * HTTPS sink: POSTs each batch to a URL, as a JSON array (`application/json`) or NDJSON
  * (`application/x-ndjson`). Delivered means answered 2xx; anything else — a 3xx included, since
  * redirects are never followed (a redirect could carry the events and the bearer token to another
- * host) — is a failure the runner retries with backoff. TLS is verified (TLS 1.2+, the system roots or
- * `caFile`).
+ * host) — is a failure the runner retries with backoff. TLS is verified (the system roots or `caFile`)
+ * under the outbound policy (http/outbound-tls.ts: TLS 1.2 with ECDHE + AEAD suites only, or TLS 1.3).
+ *
+ * `timeoutMs` is a deadline for the whole exchange — connect, TLS, request, status and body — not an
+ * idle timeout: a receiver that trickles a byte just inside any idle timeout would otherwise hold the
+ * sink (and the batch) forever. When it passes, the request is destroyed and the batch fails.
  *
  * The optional bearer token comes from the environment variable NAMED in the config, read when the sink
  * is built; it is never in the config, a log line or an error message. Response bodies are discarded
@@ -11,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { outboundTlsOptions } from '../../http/outbound-tls.ts';
 import { ExportDeliveryError, type ExportRecord, type ExportSink } from './sink.ts';
 
 export interface HttpsSinkOptions {
@@ -72,10 +77,10 @@ export class HttpsSink implements ExportSink {
             ...(this.#token === undefined ? {} : { authorization: `Bearer ${this.#token}` }),
           },
           ...(o.ca === undefined ? {} : { ca: o.ca }),
-          minVersion: 'TLSv1.2',
+          ...outboundTlsOptions(),
           rejectUnauthorized: true,
-          timeout: o.timeoutMs,
-          signal,
+          // One deadline for the whole exchange (the module comment), or the runner's stop.
+          signal: AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]),
         },
         (res) => {
           let read = 0;
@@ -87,7 +92,6 @@ export class HttpsSink implements ExportSink {
           res.on('close', () => resolve(res.statusCode ?? 0));
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
       req.on('error', reject);
       req.end(body);
     }).catch((error: unknown) => {

@@ -4,9 +4,13 @@
  * save the cursor — feed_cursors consumer `siem:<sink>`, via readCursor/saveCursor of the tender
  * lifecycle feed — only after the sink acknowledged it.
  *
- * Delivery is at-least-once: a crash between the acknowledgement and saveCursor sends that one batch
- * again after the restart, and nothing else (each event carries `metadata.uid` = `<origin>/<index>` for
- * the SIEM to deduplicate). Committed entries, not only checkpointed ones, are exported: the sequencer
+ * Delivery is at-least-once UP TO THE SINK'S ACKNOWLEDGEMENT: a crash between the acknowledgement and
+ * saveCursor sends that one batch again after the restart, and nothing else (each event carries
+ * `metadata.uid` = `<origin>/<index>` for the SIEM to deduplicate). The acknowledgement is only as strong
+ * as the sink's: jsonl (fsync) and https (a 2xx) confirm receipt, but syslog over TLS cannot (RFC 5425
+ * has no application acknowledgement), so for syslog-tls the batch in flight when the connection resets
+ * is AT-MOST-ONCE — it may be lost, and is not sent again (syslog-tls-sink.ts, docs/audit.md "SIEM
+ * export"). Committed entries, not only checkpointed ones, are exported: the sequencer
  * commits indices in order with no gap (log.ts), so once index N is visible nothing below N can still
  * appear, and the SIEM sees an event within one poll instead of one checkpoint later.
  *

@@ -1,8 +1,9 @@
 /**
  * What the SIEM exporter hands a sink, and what it expects back (docs/audit.md "SIEM export"). A sink
- * resolves deliver() only once the destination has the whole batch — fsynced to disk, written to the
- * collector's TLS connection, or answered 2xx — and rejects otherwise; the runner (runner.ts) advances
- * the sink's durable cursor only after it resolves. A sink never logs or throws a secret.
+ * resolves deliver() only once the destination has the whole batch — fsynced to disk, or answered 2xx —
+ * or, for syslog over TLS, which has no acknowledgement (RFC 5425), once the TLS layer accepted it and the
+ * connection stayed up a moment: at-most-once for that batch (syslog-tls-sink.ts). It rejects otherwise;
+ * the runner (runner.ts) advances the sink's durable cursor only after it resolves. A sink never logs or throws a secret.
  */
 import type { OcsfEvent } from '../ocsf/map-entry.ts';
 

@@ -1,17 +1,24 @@
 /**
  * Syslog over TLS sink (RFC 5425): RFC 5424 messages (syslog-format.ts), octet-counted, over one
- * long-lived TLS 1.2+ connection to the collector, whose certificate must chain to `caFile` and match
- * the server name; an optional client certificate for collectors that require mutual TLS.
+ * long-lived TLS connection to the collector, whose certificate must chain to `caFile` and match the
+ * server name; an optional client certificate for collectors that require mutual TLS. TLS follows the
+ * outbound policy (http/outbound-tls.ts: TLS 1.2 with ECDHE + AEAD suites only, or TLS 1.3).
  *
- * Acknowledgement: RFC 5425 has none at the application layer. A batch counts as delivered when the TLS
- * layer has accepted every byte of it (the write callback) — a connection that fails after that may lose
- * what was still in flight on the wire. That is the transport's limit, documented in docs/audit.md "SIEM
- * export"; the jsonl and https sinks give a stronger acknowledgement. Any error closes the connection;
- * the runner retries the batch with backoff and the next delivery reconnects.
+ * Acknowledgement: RFC 5425 has NONE at the application layer, so for the batch in flight this sink is
+ * AT-MOST-ONCE when the connection resets: a batch counts as delivered when the TLS layer has accepted
+ * every byte of it (the write callback: handed to the kernel, not read by the collector) and the
+ * connection then stayed up for `settleMs` (default 100 ms). A collector that is gone or resets the
+ * connection as the batch arrives is usually noticed inside that window (its RST comes back within a
+ * round trip) and the batch fails and is sent again — a duplicate at worst, never a loss. A reset after
+ * the window, or a collector that accepted the bytes into its socket buffer and then crashed, loses what
+ * was in flight: the runner has already moved the cursor past it. docs/audit.md "SIEM export" says so;
+ * the jsonl and https sinks acknowledge every batch. Any error closes the connection; the runner retries
+ * the batch with backoff and the next delivery reconnects.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { connect, type TLSSocket } from 'node:tls';
+import { outboundTlsOptions } from '../../http/outbound-tls.ts';
 import { ExportDeliveryError, type ExportRecord, type ExportSink } from './sink.ts';
 import { octetFrame, syslogMessage } from './syslog-format.ts';
 
@@ -26,7 +33,11 @@ export interface SyslogTlsSinkOptions {
   /** RFC 5424 HOSTNAME; default the machine's host name. */
   hostname?: string;
   connectTimeoutMs?: number;
+  /** How long the connection must stay up after a batch's write before it counts (0: not waited). */
+  settleMs?: number;
 }
+
+export const DEFAULT_SETTLE_MS = 100;
 
 export function syslogTlsSinkFromFiles(
   options: Omit<SyslogTlsSinkOptions, 'ca' | 'cert' | 'key'> & {
@@ -77,6 +88,7 @@ export class SyslogTlsSink implements ExportSink {
           else resolve();
         });
       });
+      await this.#settled(socket, signal);
     } catch (error) {
       this.#drop();
       throw new ExportDeliveryError(`syslog sink ${this.name}: write failed`, { cause: error });
@@ -100,6 +112,39 @@ export class SyslogTlsSink implements ExportSink {
     });
   }
 
+  /** Resolves once the connection stayed up `settleMs` after the write; rejects if it went down. */
+  #settled(socket: TLSSocket, signal: AbortSignal): Promise<void> {
+    const ms = this.#options.settleMs ?? DEFAULT_SETTLE_MS;
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      if (socket.destroyed || !socket.writable) {
+        reject(new Error('the collector closed the connection after the write'));
+        return;
+      }
+      const cleanup = () => {
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        socket.off('end', onClose);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new Error('the collector closed the connection right after the write'));
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve();
+      }, ms);
+      socket.once('close', onClose);
+      socket.once('end', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   #drop(): void {
     this.#socket?.destroy();
     this.#socket = undefined;
@@ -117,7 +162,7 @@ export class SyslogTlsSink implements ExportSink {
       ca: o.ca,
       ...(o.cert === undefined ? {} : { cert: o.cert }),
       ...(o.key === undefined ? {} : { key: o.key }),
-      minVersion: 'TLSv1.2',
+      ...outboundTlsOptions(),
       rejectUnauthorized: true,
     });
     try {

@@ -7,7 +7,8 @@
  * certificate, token or client → Authentication (3002); a partner account's life → Account Change
  * (3001); certificates, keys, CRLs, trust bundles, device policy → Entity Management (3004); tender and
  * control-plane decisions, EDI interchanges, webhook deliveries → API Activity (6003); replay, tamper and abuse rejections and vehicle flags →
- * Detection Finding (2004), and so is a webhook URL refused as an internal target; the log's own redactions → Event Log Activity (1008); start and stop →
+ * Detection Finding (2004), and so are a webhook URL refused as an internal target and a witness reporting
+ * a fork or answering with a cosignature that does not verify; the log's own redactions → Event Log Activity (1008); start and stop →
  * Application Lifecycle (6002). A class name this gateway does not know (an entry written by a newer
  * version) becomes Base Event (0).
  */
@@ -171,6 +172,10 @@ export function ocsfClassOf(auditClass: AuditClass): OcsfClass {
       return cls('detectionFinding', 1, 'Create', { ok: MEDIUM });
     case 'audit.entry.redacted':
       return cls('eventLogActivity', 99, 'Redact', { ok: LOW });
+    case 'audit.witness.fork-reported':
+      return cls('detectionFinding', 1, 'Create', { ok: HIGH, failure: HIGH });
+    case 'audit.witness.cosignature-invalid':
+      return cls('detectionFinding', 1, 'Create', { ok: MEDIUM });
     case 'gateway.started':
       return cls('applicationLifecycle', 3, 'Start');
     case 'gateway.stopped':

@@ -14,7 +14,11 @@
  *     witness's size (text/x.tlog.size) replaces ours and the request is rebuilt (at most 3 times) — a
  *     409 at our own size means it holds another root: a fork, logged as an error;
  *  4. any failure: a log line with its reason and a metric, and a retry with exponential backoff
- *     (0.5 s doubling to 30 s); a new checkpoint does not cut the backoff short.
+ *     (0.5 s doubling to 30 s); a new checkpoint does not cut the backoff short. The two failures that
+ *     are security events — a fork reported, a cosignature that does not verify — are also audited
+ *     (`audit.witness.fork-reported`, `audit.witness.cosignature-invalid`), at most once per witness and
+ *     class per AUDIT_INTERVAL_MS with the count since the last entry: each entry makes a new checkpoint,
+ *     which asks the witness again, so without the limit a persistent fork would fill the log.
  * It runs beside the publisher, never inside it: the sequencer and the publisher never wait for a
  * witness, and a checkpoint is served as soon as it is signed; cosignatures appear when they arrive.
  * Several gateway nodes may each submit; the witness's 409s and the table's primary keys make that
@@ -28,8 +32,11 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditWitnessConfig } from '../../config/config.ts';
 import type { GatewayEvents } from '../../events.ts';
+import { outboundTlsOptions } from '../../http/outbound-tls.ts';
 import type { Store } from '../../store/store.ts';
 import { toSafeNumber } from '../../store/store.ts';
+import type { AuditClass } from '../event.ts';
+import type { AuditLog } from '../log.ts';
 import { proveConsistency } from '../read/consistency-proof.ts';
 import { TileCache } from '../read/tile-cache.ts';
 import { formatAddCheckpointBody } from './add-checkpoint-body.ts';
@@ -37,6 +44,8 @@ import { parseWitnessVkey, verifyCosignatures, type WitnessVerifierKey } from '.
 
 export interface WitnessClientOptions {
   store: Store;
+  /** Where fork reports and invalid cosignatures are recorded (security events). */
+  audit: Pick<AuditLog, 'append'>;
   witnesses: readonly AuditWitnessConfig[];
   dataDir: string;
   events: GatewayEvents;
@@ -67,6 +76,13 @@ type Reason =
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_FUTURE_SECONDS = 600;
 const MAX_RESYNCS = 3;
+/** At most one audit entry per witness and class in this period. */
+export const AUDIT_INTERVAL_MS = 60_000;
+
+const AUDITED: Partial<Record<Reason, AuditClass>> = {
+  fork: 'audit.witness.fork-reported',
+  bad_cosignature: 'audit.witness.cosignature-invalid',
+};
 
 export function startWitnessClient(options: WitnessClientOptions): WitnessClient {
   const counter = new Counter({
@@ -112,6 +128,8 @@ class Worker {
   #delay = 0;
   #closed = false;
   #abort = new AbortController();
+  /** Per audited class: when the last entry was written, and occurrences not yet in an entry. */
+  readonly #audited = new Map<AuditClass, { lastMs: number; pending: number }>();
 
   constructor(
     config: AuditWitnessConfig,
@@ -130,7 +148,7 @@ class Worker {
         ? undefined
         : readFileSync(isAbsolute(caFile) ? caFile : join(opts.dataDir, caFile), 'utf8');
     this.#agent = config.url.startsWith('https:')
-      ? new Agent({ keepAlive: true, maxSockets: 1, minVersion: 'TLSv1.3' })
+      ? new Agent({ keepAlive: true, maxSockets: 1, ...outboundTlsOptions('TLSv1.3') })
       : new HttpAgent({ keepAlive: true, maxSockets: 1 });
   }
 
@@ -181,6 +199,7 @@ class Worker {
         { witness: name, reason, detail: (error as Error).message },
         'witness cosignature not obtained',
       );
+      await this.#audit(reason, (error as Error).message);
       const min = this.#opts.backoffMinMs ?? 500;
       this.#delay = Math.min(this.#opts.backoffMaxMs ?? 30_000, this.#delay === 0 ? min : this.#delay * 2);
       this.#timer = setTimeout(() => {
@@ -259,6 +278,38 @@ class Worker {
     });
     this.#counter.inc({ witness: name, result: 'obtained', reason: 'ok' });
     return 'cosigned';
+  }
+
+  /** Audits a security-relevant failure, rate-limited (the module comment). Never throws. */
+  async #audit(reason: Reason, detail: string): Promise<void> {
+    const cls = AUDITED[reason];
+    if (cls === undefined) return;
+    const nowMs = (this.#opts.now?.() ?? new Date()).getTime();
+    const state = this.#audited.get(cls) ?? { lastMs: Number.NEGATIVE_INFINITY, pending: 0 };
+    state.pending += 1;
+    this.#audited.set(cls, state);
+    if (nowMs - state.lastMs < AUDIT_INTERVAL_MS) return;
+    const occurrences = state.pending;
+    state.lastMs = nowMs;
+    state.pending = 0;
+    try {
+      await this.#opts.audit.append({
+        class: cls,
+        actor: { kind: 'system', id: 'witness-client' },
+        subject: { kind: 'witness', id: this.#config.name },
+        outcome: reason === 'fork' ? 'recorded' : 'rejected',
+        reasons: [reason === 'fork' ? 'WITNESS_FORK_REPORTED' : 'WITNESS_COSIGNATURE_INVALID'],
+        details: { witness: this.#config.name, detail, occurrences },
+      });
+    } catch (error) {
+      // The log refusing (full, shutting down) must not stop the worker; the next failure tries again.
+      state.lastMs = Number.NEGATIVE_INFINITY;
+      state.pending += occurrences;
+      this.#opts.logger.error(
+        { witness: this.#config.name, reason, detail: (error as Error).message },
+        'witness failure not audited',
+      );
+    }
   }
 
   async #saveSize(size: number): Promise<void> {

@@ -13,12 +13,14 @@
  * Threat: a witness that forgets (state lost, rolled back from a backup) can be made to cosign a fork.
  * Losing the state directory means retiring the witness key (docs/audit.md "Witness").
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -127,26 +129,102 @@ export class WitnessStateStore {
 }
 
 /**
- * Takes STATE/witness.lock (O_EXCL) for this process; a lock left by a process that no longer runs is
- * taken over. Returns the release function. Two witnesses on one state directory would defeat the
- * per-origin lock above.
+ * The witness process lock: one witness per state directory (two would defeat the per-origin lock above).
+ *
+ * A lock is a file `STATE/witness.lock.<generation>` holding its process id, created complete and
+ * exclusively (written to a private temporary file, then link(2)ed into place: link never replaces, so
+ * nobody can read a half-written pid). The holder is the process of the HIGHEST generation. A process
+ * takes the lock by creating the next generation above the highest one whose process no longer runs,
+ * then re-reading the directory: if a higher generation appeared meanwhile, it lost and backs off.
+ *
+ * Why generations rather than one `witness.lock` that a newcomer removes when stale: with a single name,
+ * two newcomers that both judged the same stale lock can race — A removes it and creates its own, then B
+ * (still acting on the stale pid it read) removes A's fresh lock and creates another; both run. Here a
+ * stale lock is never removed to be replaced: two takeovers of generation N both try to create N+1 and
+ * only one link succeeds; the other sees N+1 held by a live process and refuses. Older generations are
+ * deleted by the new holder only after it is sure of its own.
+ *
+ * A lock naming THIS process's pid but not taken by this process (a container restarted with pid 1
+ * again) is stale. Returns the release function.
  */
-export function acquireProcessLock(stateDir: string): () => void {
-  const path = join(stateDir, 'witness.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return () => rmSync(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isSafeInteger(pid) && pid > 0 && isRunning(pid)) {
-        throw new Error(`another witness (pid ${pid}) holds ${path}`);
+export function acquireProcessLock(stateDir: string, hooks: LockHooks = {}): () => void {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const locks = listLocks(stateDir);
+    const top = locks.at(-1);
+    if (top !== undefined) {
+      const pid = readPid(join(stateDir, top.name));
+      if (pid === undefined) continue; // removed while we looked: look again
+      if (isHolder(pid, join(stateDir, top.name))) {
+        throw new Error(`another witness (pid ${pid}) holds ${join(stateDir, top.name)}`);
       }
-      rmSync(path, { force: true }); // stale: its process is gone
     }
+    hooks.beforeCreate?.();
+    const generation = (top?.generation ?? 0) + 1;
+    const path = join(stateDir, `${LOCK_PREFIX}${generation}`);
+    if (!createExclusive(path)) continue; // another process took this generation: look again
+    if (listLocks(stateDir).some((l) => l.generation > generation)) {
+      rmSync(path, { force: true }); // a higher generation appeared: its process holds the lock
+      continue;
+    }
+    HELD.add(path);
+    for (const l of locks) if (l.generation < generation) rmSync(join(stateDir, l.name), { force: true });
+    return () => {
+      HELD.delete(path);
+      rmSync(path, { force: true });
+    };
   }
-  throw new Error(`could not take ${path}`);
+  throw new Error(`could not take the witness lock in ${stateDir}`);
+}
+
+/** Test seams: runs between judging the highest lock stale and creating the next generation. */
+export interface LockHooks {
+  beforeCreate?: () => void;
+}
+
+const LOCK_PREFIX = 'witness.lock.';
+// `witness.lock` alone is the single lock of earlier versions: generation 0, honoured while its process runs.
+const LOCK_NAME = /^witness\.lock(?:\.([1-9][0-9]{0,14}))?$/;
+/** Lock files taken by this process (so a lock with our own pid is ours only if it is here). */
+const HELD = new Set<string>();
+
+function listLocks(stateDir: string): { name: string; generation: number }[] {
+  return readdirSync(stateDir)
+    .flatMap((name) => {
+      const m = LOCK_NAME.exec(name);
+      return m === null ? [] : [{ name, generation: m[1] === undefined ? 0 : Number(m[1]) }];
+    })
+    .sort((a, b) => a.generation - b.generation);
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : 0; // 0: unreadable content, never a holder
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function isHolder(pid: number, path: string): boolean {
+  if (pid === 0) return false;
+  if (pid === process.pid) return HELD.has(path);
+  return isRunning(pid);
+}
+
+/** Creates `path` with our pid, complete, only if it does not exist (link(2) never replaces). */
+function createExclusive(path: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 function isRunning(pid: number): boolean {

@@ -13,7 +13,8 @@
  *  4. old size <= checkpoint size (400 WITNESS_OLD_SIZE_PAST_CHECKPOINT); a proof with old size 0 must
  *     be empty (400 WITNESS_BODY_MALFORMED);
  *  then, with the origin's lock held (the check and the write are atomic):
- *  5. old size equals the size this witness last cosigned (0 on first contact), else
+ *  5. old size equals the size this witness last cosigned (0 on first contact, and after cosigning the
+ *     empty tree: size 0 commits to nothing, so it is treated as first contact), else
  *     409 WITNESS_OLD_SIZE_MISMATCH with that size (text/x.tlog.size) — a rewind, or a stale client;
  *  6. same size: the roots must be equal, else 409 WITNESS_ROOT_MISMATCH (a fork); larger size: the
  *     RFC 6962 consistency proof from the stored root to the new one must verify, else
@@ -155,7 +156,11 @@ export class Witness {
 
     // 5-7 under the origin's lock
     return this.#state.withLock(log.origin, () => {
-      const stored = this.#state.get(log.origin);
+      // A stored size 0 is the empty tree (root SHA-256 of nothing): every tree extends it, and RFC 9162
+      // has no consistency proof from size 0 (verifyConsistency refuses size1 = 0), so it counts as first
+      // contact — otherwise every later "old 0" request would fail 422 for ever.
+      const held = this.#state.get(log.origin);
+      const stored = held !== null && held.size === 0 && checkpoint.size > 0 ? null : held;
       const storedSize = stored?.size ?? 0;
       if (oldSize !== storedSize) {
         return {
