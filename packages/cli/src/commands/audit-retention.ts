@@ -4,9 +4,12 @@
  * the redaction stub, each recorded by an `audit.entry.redacted` entry; with --dry-run, only the report
  * of what would be redacted (nothing is written, no cursor moves).
  *
- * `fleetgate audit redact --index N --reason "…" --data-dir DIR [--operator ID]`: an operator's
- * redaction of one entry (a legal erasure request, for instance), with a mandatory reason, recorded the
- * same way. The leaf hash, checkpoints and proofs are untouched (gateway/src/audit/retention/redact.ts).
+ * `fleetgate audit redact --index N --reason "…" --data-dir DIR [--operator ID] [--legal-erasure]`: an
+ * operator's redaction of one entry, with a mandatory reason, recorded the same way (reason code
+ * OPERATOR_REQUEST). An entry younger than the minimum retention (2 years) is refused unless
+ * `--legal-erasure` declares a legal erasure obligation, which is signed into the record as reason code
+ * LEGAL_ERASURE and listed by `audit verify`. The leaf hash, checkpoints and proofs are untouched
+ * (gateway/src/audit/retention/redact.ts).
  *
  * Exit codes: 0 done, 1 refused or failed (e.g. AUDIT_REDACTION_REFUSED), 2 usage error. With the
  * embedded PGlite store stop the gateway first (one process owns the data directory).
@@ -60,34 +63,47 @@ export function auditRedactCommand(
     .requiredOption('--index <n>', 'audit index of the entry', parseIndex)
     .requiredOption('--reason <text>', 'why (recorded in the stub and in the audit log), 1-500 characters')
     .option('--operator <id>', 'who redacts, for the audit log (default: $USER)')
-    .action(async (opts: { dataDir: string; index: number; reason: string; operator?: string }) => {
-      const actor = operatorActor(opts.operator);
-      try {
-        const reason = checkReason(opts.reason);
-        const [done] = await withPartnerContext(
-          opts.dataDir,
-          (ctx) =>
-            redactEntries(ctx, [{ index: opts.index, reason }], actor, {
-              strict: true,
-              reasonCode: 'OPERATOR_REQUEST',
-            }),
-          options,
-        );
-        if (done === undefined)
-          throw new GatewayError('AUDIT_REDACTION_REFUSED', `entry ${opts.index} was not redacted`);
-        console.log(
-          `redacted entry ${done.index} (${done.class}); leaf hash ${done.leafHash} kept; recorded at index ${done.recordIndex}`,
-        );
-        setExit(0);
-      } catch (error) {
-        if (error instanceof GatewayError && error.code === 'AUDIT_REDACTION_REFUSED') {
-          console.error(`fleetgate audit redact: ${error.message}`);
-          setExit(1);
-          return;
+    .option(
+      '--legal-erasure',
+      'a legal erasure obligation: allows entries younger than the minimum retention (recorded as LEGAL_ERASURE)',
+    )
+    .action(
+      async (opts: {
+        dataDir: string;
+        index: number;
+        reason: string;
+        operator?: string;
+        legalErasure?: boolean;
+      }) => {
+        const actor = operatorActor(opts.operator);
+        try {
+          const reason = checkReason(opts.reason);
+          const reasonCode = opts.legalErasure === true ? 'LEGAL_ERASURE' : 'OPERATOR_REQUEST';
+          const [done] = await withPartnerContext(
+            opts.dataDir,
+            (ctx) =>
+              redactEntries(ctx, [{ index: opts.index, reason }], actor, {
+                strict: true,
+                reasonCode,
+              }),
+            options,
+          );
+          if (done === undefined)
+            throw new GatewayError('AUDIT_REDACTION_REFUSED', `entry ${opts.index} was not redacted`);
+          console.log(
+            `redacted entry ${done.index} (${done.class}); leaf hash ${done.leafHash} kept; recorded (${reasonCode}, signed) at index ${done.recordIndex}`,
+          );
+          setExit(0);
+        } catch (error) {
+          if (error instanceof GatewayError && error.code === 'AUDIT_REDACTION_REFUSED') {
+            console.error(`fleetgate audit redact: ${error.message}`);
+            setExit(1);
+            return;
+          }
+          throw error;
         }
-        throw error;
-      }
-    });
+      },
+    );
 }
 
 function parseIndex(value: string): number {

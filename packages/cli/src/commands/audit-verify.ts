@@ -4,10 +4,14 @@
  * store of a data directory, a replica directory (`audit replicate`) or a live gateway's public read
  * API. Exits 1 with a precise report (which index, what is wrong, a stable code) on any discrepancy,
  * 0 when everything verifies. One verification core for all three (gateway/src/audit/verify.ts).
+ * Every redaction whose signed record verifies is listed (`redacted index N (class): REASON_CODE …`),
+ * not as a failure. A source that cannot be read as the API says (a listing past its caps, a gateway
+ * answering off-spec) prints one `fleetgate: <CODE>: …` line and exits 1.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadAuditVerifierKeys } from '@fleetgate/gateway/audit/keys';
+import { ReplicaError } from '@fleetgate/gateway/audit/replica/errors';
 import { type AuditVerifyReport, verifyAuditLog, verifyAuditSource } from '@fleetgate/gateway/audit/verify';
 import { parsePinnedAuditKeys } from '@fleetgate/gateway/audit/verify-keys';
 import {
@@ -67,6 +71,14 @@ export function formatReport(report: AuditVerifyReport): string {
       (report.redactedEntries > 0 ? `, ${report.redactedEntries} redacted` : ''),
   ];
   if (report.rootHash !== null) lines.push(`root hash: ${report.rootHash}`);
+  for (const r of report.redactions) {
+    lines.push(
+      `redacted index ${r.index} (${r.class}): ${r.reasonCode} at ${r.redactedAt}, signed record at index ${r.recordIndex}`,
+    );
+  }
+  if (report.redactions.length < report.redactedEntries && report.redactions.length > 0) {
+    lines.push(`(${report.redactedEntries - report.redactions.length} more redacted entries not listed)`);
+  }
   for (const p of report.problems) {
     const where =
       p.index !== undefined
@@ -115,7 +127,14 @@ export function auditVerifyCommand(setExit: (code: number) => void): Command {
           return;
         }
         const ca = opts.ca === undefined ? undefined : readFileSync(resolve(opts.ca), 'utf8');
-        report = await verifyFrom(opts.from, readFileSync(resolve(opts.vkey), 'utf8'), ca);
+        try {
+          report = await verifyFrom(opts.from, readFileSync(resolve(opts.vkey), 'utf8'), ca);
+        } catch (error) {
+          if (!(error instanceof ReplicaError)) throw error;
+          console.error(`fleetgate: ${error.code}: ${error.message}`);
+          setExit(1);
+          return;
+        }
       } else {
         report = await verifyDataDir(opts.dataDir as string, opts.allowUnsealed !== true);
       }

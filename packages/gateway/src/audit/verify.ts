@@ -17,7 +17,14 @@
  * One core (verifyAuditSource) reads any AuditEntrySource: the store (here), a replica directory or a
  * live gateway's public read API (./verify-source-tiles.ts) — so `audit verify --data-dir` and
  * `--from URL|DIR` check exactly the same things. A redacted entry (./redaction-format.ts) is hashed
- * by the leaf hash its stub keeps, and only accepted if the log records that redaction.
+ * by the leaf hash its stub keeps, and only accepted if the log records that redaction with a statement
+ * signed by both audit keys, made after the entry, describing exactly that stub (and, but for a legal
+ * erasure, at least the minimum retention after the entry). Each accepted redaction is listed in the
+ * report with its signed reason code.
+ *
+ * Checkpoint sizes are attacker-controlled (a file name in a replica, a number in a gateway's listing):
+ * a size is only used — as the point the entries are read up to — once both signatures over it have
+ * verified, so an unsigned `checkpoints/9007199254740991` is reported, not followed (review H10 #2).
  */
 import type { KeyObject } from 'node:crypto';
 import { toHex, utf8 } from '@fleetgate/core/bytes';
@@ -28,7 +35,12 @@ import { type NoteVerifier, verifyNote } from '@fleetgate/core/note/signed-note'
 import { encodeVerifierKey } from '@fleetgate/core/note/verifier-key';
 import { type Store, toSafeNumber } from '../store/store.ts';
 import { type AuditValue, canonicalJson } from './canonical-json.ts';
-import { parseRedactionStub, stubLeafHash } from './redaction-format.ts';
+import {
+  checkRedactionRecord,
+  parseRedactionStub,
+  type RedactionReasonCode,
+  stubLeafHash,
+} from './redaction-format.ts';
 
 /** Closed union of the verifier's findings (docs/audit.md "Verifying"). */
 export type AuditProblemCode =
@@ -45,6 +57,7 @@ export type AuditProblemCode =
   | 'AUDIT_ENTRIES_UNSEALED'
   | 'AUDIT_ENTRY_MALFORMED'
   | 'AUDIT_ENTRY_REDACTED_UNRECORDED'
+  | 'AUDIT_REDACTION_RECORD_INVALID'
   | 'AUDIT_CHECKPOINTS_MISSING';
 
 export interface AuditProblem {
@@ -64,8 +77,23 @@ export interface AuditVerifyReport {
   unsealedEntries: number;
   /** Entries whose payload was redacted (retention): verified by the leaf hash their stub keeps. */
   redactedEntries: number;
+  /**
+   * The redactions whose signed record verified (not failures), in index order; at most
+   * `maxRedactionsListed` of them (redactedEntries counts every stub).
+   */
+  redactions: AuditRedactionListing[];
   rootHash: string | null;
   problems: AuditProblem[];
+}
+
+/** One verified redaction, as listed in the report. */
+export interface AuditRedactionListing {
+  index: number;
+  class: string;
+  reasonCode: RedactionReasonCode;
+  redactedAt: string;
+  /** Index of the signed `audit.entry.redacted` record. */
+  recordIndex: number;
 }
 
 export interface AuditVerifyOptions {
@@ -78,9 +106,12 @@ export interface AuditVerifyOptions {
   requireSealed?: boolean;
   /** Stop listing after this many problems (the verdict is unaffected). */
   maxProblems?: number;
+  /** Stop listing redactions after this many (default 1,000; redactedEntries counts all). */
+  maxRedactionsListed?: number;
 }
 
 const PAGE = 5_000;
+const CHECKPOINT_PAGE = 1_000;
 
 /** One checkpoint as a source holds it: the signed note, the size it is filed under, any stored root. */
 export interface AuditSourceCheckpoint {
@@ -104,20 +135,31 @@ export type AuditSourceItem =
  * gateway's public read API (./verify-source-tiles.ts). The verification itself is one core.
  */
 export interface AuditEntrySource {
-  /** Every checkpoint the source holds, ascending by size. */
-  checkpoints(): Promise<AuditSourceCheckpoint[]>;
-  /** Entries in ascending index order; `through` is the largest checkpoint size. */
+  /**
+   * Every checkpoint the source holds, ascending by size, streamed: the core keeps only the size and
+   * root of those whose signatures verify, never every note (a busy log publishes one a second).
+   */
+  checkpoints(): AsyncIterable<AuditSourceCheckpoint>;
+  /** Entries in ascending index order; `through` is the largest checkpoint size whose signatures verified. */
   entries(through: number): AsyncIterable<AuditSourceItem>;
 }
 
 /** The store as a source: audit_checkpoints and audit_entries, trusting neither hash column. */
 export function storeAuditSource(store: Store): AuditEntrySource {
   return {
-    async checkpoints() {
-      const rows = await store.query<{ tree_size: string; root_hash: Uint8Array; note: string }>(
-        'SELECT tree_size, root_hash, note FROM audit_checkpoints ORDER BY tree_size',
-      );
-      return rows.map((r) => ({ size: toSafeNumber(r.tree_size), storedRoot: r.root_hash, note: r.note }));
+    async *checkpoints() {
+      let after = -1;
+      for (;;) {
+        const rows = await store.query<{ tree_size: string; root_hash: Uint8Array; note: string }>(
+          'SELECT tree_size, root_hash, note FROM audit_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2',
+          [String(after), CHECKPOINT_PAGE],
+        );
+        for (const r of rows) {
+          after = toSafeNumber(r.tree_size);
+          yield { size: after, storedRoot: r.root_hash, note: r.note };
+        }
+        if (rows.length < CHECKPOINT_PAGE) return;
+      }
     },
     async *entries() {
       let from = 0;
@@ -155,17 +197,60 @@ export async function verifyAuditSource(
     if (problems.length < maxProblems) problems.push(p);
   };
 
-  const checkpoints = await source.checkpoints();
-  const through = Math.max(0, ...checkpoints.map((c) => c.size));
+  // 1. Checkpoints first: signatures, body, origin, stored columns. Only a size both keys signed is used.
+  const signed: { size: number; root: Uint8Array; previous: number }[] = [];
+  let previousSize = 0;
+  let checkpointCount = 0;
+  for await (const cp of source.checkpoints()) {
+    checkpointCount += 1;
+    const at = { checkpointSize: cp.size };
+    const previous = previousSize;
+    previousSize = cp.size;
+    const body = checkSignatures(cp.note, options, (code, problem) => report({ code, ...at, problem }));
+    if (body === undefined) continue;
+    let parsed: ReturnType<typeof parseCheckpoint>;
+    try {
+      parsed = parseCheckpoint(body);
+    } catch {
+      report({ code: 'AUDIT_CHECKPOINT_MALFORMED', ...at, problem: 'signed checkpoint body is malformed' });
+      continue;
+    }
+    if (parsed.origin !== options.origin) {
+      report({ code: 'AUDIT_CHECKPOINT_ORIGIN', ...at, problem: `checkpoint origin is ${parsed.origin}` });
+      continue;
+    }
+    if (parsed.size !== cp.size) {
+      report({
+        code: 'AUDIT_CHECKPOINT_STORED_MISMATCH',
+        ...at,
+        problem: `stored size or root differs from the signed checkpoint (signed for size ${parsed.size})`,
+      });
+      continue;
+    }
+    if (cp.storedRoot !== undefined && toHex(parsed.rootHash) !== toHex(cp.storedRoot)) {
+      report({
+        code: 'AUDIT_CHECKPOINT_STORED_MISMATCH',
+        ...at,
+        problem: 'stored size or root differs from the signed checkpoint (root)',
+      });
+    }
+    signed.push({ size: parsed.size, root: parsed.rootHash, previous });
+  }
+  const through = Math.max(0, ...signed.map((c) => c.size));
 
-  // Roots recomputed from the entries, at each checkpoint size.
-  const wanted = new Set(checkpoints.map((c) => c.size));
+  // 2. Entries up to the largest signed size: leaf hashes, and the roots at each signed size.
+  const wanted = new Set(signed.map((c) => c.size));
   const recomputed = new Map<number, Uint8Array>();
   const frontier = new MerkleFrontier();
   if (wanted.has(0)) recomputed.set(0, frontier.root());
-  // Redaction stubs seen (index -> leaf hash hex) and redactions recorded by audit.entry.redacted entries.
-  const redacted = new Map<number, string>();
-  const recorded = new Map<number, string>();
+  // Redaction stubs seen (index -> stub text) and redactions recorded by verified, signed records.
+  const stubs = new Map<number, string>();
+  const recorded = new Map<number, { stubText: string; listing: AuditRedactionListing }>();
+  const redactionKeys = {
+    origin: options.origin,
+    publicKey: options.publicKey,
+    mlDsaPublicKey: options.mlDsaPublicKey,
+  };
 
   let expected = 0;
   for await (const item of source.entries(through)) {
@@ -195,14 +280,14 @@ export async function verifyAuditSource(
     if (stub !== null) {
       // A redacted entry: its bytes are gone, its stub carries the original leaf hash.
       hash = stubLeafHash(stub);
-      redacted.set(index, stub.leafHash);
+      stubs.set(index, entry);
     } else {
       hash = leafHash(utf8(entry));
       const parsed = parseEntry(entry);
       if (parsed === undefined) {
         report({ code: 'AUDIT_ENTRY_NOT_CANONICAL', index, problem: 'entry is not canonical JSON' });
       } else {
-        noteRedaction(parsed, recorded);
+        noteRedaction(parsed, index, redactionKeys, recorded, report);
       }
     }
     if (item.storedLeafHash !== undefined && toHex(hash) !== toHex(item.storedLeafHash)) {
@@ -228,34 +313,10 @@ export async function verifyAuditSource(
     });
   }
 
+  // 3. Each signed checkpoint's root against the root the entries produce at its size.
   let verifiedSize = 0;
-  let previousSize = 0;
-  for (const cp of checkpoints) {
+  for (const cp of signed) {
     const at = { checkpointSize: cp.size };
-    const previous = previousSize;
-    previousSize = cp.size;
-    const body = checkSignatures(cp.note, options, (code, problem) => report({ code, ...at, problem }));
-    if (body === undefined) continue;
-    let parsed: ReturnType<typeof parseCheckpoint>;
-    try {
-      parsed = parseCheckpoint(body);
-    } catch {
-      report({ code: 'AUDIT_CHECKPOINT_MALFORMED', ...at, problem: 'signed checkpoint body is malformed' });
-      continue;
-    }
-    if (parsed.origin !== options.origin) {
-      report({ code: 'AUDIT_CHECKPOINT_ORIGIN', ...at, problem: `checkpoint origin is ${parsed.origin}` });
-    }
-    if (
-      parsed.size !== cp.size ||
-      (cp.storedRoot !== undefined && toHex(parsed.rootHash) !== toHex(cp.storedRoot))
-    ) {
-      report({
-        code: 'AUDIT_CHECKPOINT_STORED_MISMATCH',
-        ...at,
-        problem: 'stored size or root differs from the signed checkpoint',
-      });
-    }
     if (cp.size > frontier.size) {
       report({
         code: 'AUDIT_LOG_REWOUND',
@@ -265,26 +326,39 @@ export async function verifyAuditSource(
       continue;
     }
     const root = recomputed.get(cp.size);
-    if (root === undefined || toHex(root) !== toHex(parsed.rootHash)) {
+    if (root === undefined || toHex(root) !== toHex(cp.root)) {
       // Each root is recomputed from the same entries, so consecutive checkpoints that both verify are
       // consistent (RFC 9162 §2.1.4); a mismatch points at the range since the previous checkpoint.
       report({
         code: 'AUDIT_ROOT_MISMATCH',
         ...at,
-        problem: `entries no longer produce the signed root: an entry in [${previous}, ${cp.size}) was altered`,
+        problem: `entries no longer produce the signed root: an entry in [${cp.previous}, ${cp.size}) was altered`,
       });
       continue;
     }
     verifiedSize = Math.max(verifiedSize, cp.size);
   }
 
-  for (const [index, hash] of redacted) {
-    if (recorded.get(index) !== hash) {
+  // 4. Every stub must be exactly the stub a verified, signed redaction record describes.
+  const maxListed = options.maxRedactionsListed ?? 1_000;
+  const redactions: AuditRedactionListing[] = [];
+  for (const [index, stubText] of stubs) {
+    const record = recorded.get(index);
+    if (record === undefined) {
       report({
         code: 'AUDIT_ENTRY_REDACTED_UNRECORDED',
         index,
-        problem: 'entry is a redaction stub, but no audit.entry.redacted entry records that redaction',
+        problem:
+          'entry is a redaction stub, but no audit.entry.redacted record signed by both audit keys records that redaction',
       });
+    } else if (record.stubText !== stubText) {
+      report({
+        code: 'AUDIT_ENTRY_REDACTED_UNRECORDED',
+        index,
+        problem: `redaction stub differs from the one the signed record at index ${record.listing.recordIndex} describes (class, time, leaf hash, redaction time or reason)`,
+      });
+    } else if (redactions.length < maxListed) {
+      redactions.push(record.listing);
     }
   }
 
@@ -299,10 +373,11 @@ export async function verifyAuditSource(
   return {
     ok: problemCount === 0,
     entries,
-    checkpoints: checkpoints.length,
+    checkpoints: checkpointCount,
     verifiedSize,
     unsealedEntries,
-    redactedEntries: redacted.size,
+    redactedEntries: stubs.size,
+    redactions,
     rootHash: entries === frontier.size ? toHex(frontier.root()) : null,
     problems,
   };
@@ -379,25 +454,36 @@ function parseEntry(entry: string): AuditValue | undefined {
 }
 
 /**
- * Records an `audit.entry.redacted` entry's `details.index` and `details.leafHash` (hex, or base64 of
- * the same 32 bytes), for the redaction stubs to be matched against.
+ * Checks an `audit.entry.redacted` entry (at `recordIndex`) and records the redaction it proves, for the
+ * stubs to be matched against. A record that does not verify is itself a finding: nobody holding the
+ * audit keys wrote it (AUDIT_REDACTION_RECORD_INVALID, at the record's index).
  */
-function noteRedaction(value: AuditValue, recorded: Map<number, string>): void {
+function noteRedaction(
+  value: AuditValue,
+  recordIndex: number,
+  keys: Pick<AuditVerifyOptions, 'origin' | 'publicKey' | 'mlDsaPublicKey'>,
+  recorded: Map<number, { stubText: string; listing: AuditRedactionListing }>,
+  report: (p: AuditProblem) => void,
+): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
   const entry = value as { [key: string]: AuditValue };
   if (entry.class !== 'audit.entry.redacted') return;
-  const details = entry.details;
-  if (typeof details !== 'object' || details === null || Array.isArray(details)) return;
-  const { index, leafHash: hash } = details as { [key: string]: AuditValue };
-  const at =
-    typeof index === 'number'
-      ? index
-      : typeof index === 'string' && /^\d{1,16}$/.test(index)
-        ? Number(index)
-        : -1;
-  if (!Number.isSafeInteger(at) || at < 0 || typeof hash !== 'string') return;
-  let hex: string | undefined;
-  if (/^[0-9a-f]{64}$/.test(hash)) hex = hash;
-  else if (/^[A-Za-z0-9+/]{43}=$/.test(hash)) hex = Buffer.from(hash, 'base64').toString('hex');
-  if (hex !== undefined) recorded.set(at, hex);
+  const check = checkRedactionRecord(entry.details, recordIndex, keys);
+  if (check.kind === 'invalid') {
+    report({ code: 'AUDIT_REDACTION_RECORD_INVALID', index: recordIndex, problem: check.problem });
+    return;
+  }
+  const { statement, stubText } = check.redaction;
+  // The first verified record of an index counts; a later copy of a signed record adds nothing.
+  if (recorded.has(statement.index)) return;
+  recorded.set(statement.index, {
+    stubText,
+    listing: {
+      index: statement.index,
+      class: statement.redactedClass,
+      reasonCode: statement.reasonCode,
+      redactedAt: statement.redactedAt,
+      recordIndex,
+    },
+  });
 }

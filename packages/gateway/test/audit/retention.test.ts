@@ -5,8 +5,13 @@
  * one `audit.entry.redacted` record per index; leaf_hash is untouched, so inclusion proofs, consistency
  * proofs and signed checkpoints still verify and the read API serves the stub with the stored leaf hash.
  * An operator redacts one entry with a reason; a second redaction, a redaction record, an index past
- * the log and an altered entry are refused. The CLI commands run against the data directory.
+ * the log, an altered entry and an entry younger than the minimum retention (unless a legal erasure)
+ * are refused. Each record carries a statement signed by both audit keys (review H10 #1): the verifier
+ * accepts the stubs, lists each redaction with its signed reason code, and refuses a stub that differs
+ * from its record; the statement checks (signatures, order, class, minimum retention) have unit tests.
+ * The CLI commands run against the data directory.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utf8 } from '@fleetgate/core/bytes';
@@ -17,12 +22,22 @@ import { rootFromLeafHashes } from '@fleetgate/core/merkle/root';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRedactCommand, auditRetentionCommand } from '../../../cli/src/commands/audit-retention.ts';
+import { formatReport, verifyDataDir } from '../../../cli/src/commands/audit-verify.ts';
 import type { AuditClass, AuditEvent } from '../../src/audit/event.ts';
+import { loadAuditVerifierKeys } from '../../src/audit/keys.ts';
 import type { Checkpoint } from '../../src/audit/log.ts';
-import { parseRedactionStub, redactionStubText } from '../../src/audit/redaction-format.ts';
+import {
+  checkRedactionRecord,
+  parseRedactionStub,
+  type RedactionStatement,
+  redactionRecordDetails,
+  redactionStubText,
+  signRedactionStatement,
+} from '../../src/audit/redaction-format.ts';
 import { policyDigest, retentionEnds, retentionYearsFor } from '../../src/audit/retention/policy.ts';
 import { checkReason, redactEntries } from '../../src/audit/retention/redact.ts';
 import { runRetention } from '../../src/audit/retention/run.ts';
+import { verifyAuditLog } from '../../src/audit/verify.ts';
 import type { AuditRetentionConfig } from '../../src/config/config.ts';
 import { defaultConfig } from '../../src/config/config.ts';
 import { ConfigError, validateConfig } from '../../src/config/validate.ts';
@@ -126,6 +141,79 @@ describe('retention policy', () => {
     expect(parseRedactionStub(text.replace('}}', ',"x":"y"}}'))).toBeNull();
     expect(parseRedactionStub(` ${text}`)).toBeNull();
     expect(parseRedactionStub(text.replace('"reason"', '"reason" '))).toBeNull();
+  });
+
+  it('checks a redaction record: both signatures, its order, its class and the minimum retention', () => {
+    const ed = generateKeyPairSync('ed25519');
+    const ml = generateKeyPairSync('ml-dsa-65');
+    const signer = { privateKey: ed.privateKey, mlDsaPrivateKey: ml.privateKey };
+    const keys = { origin: 'fleetgate.test/audit', publicKey: ed.publicKey, mlDsaPublicKey: ml.publicKey };
+    const base: RedactionStatement = {
+      origin: keys.origin,
+      index: 7,
+      leafHash: 'ab'.repeat(32),
+      redactedClass: 'auth.token.refused',
+      entryTime: '2024-02-29T12:00:00.000Z',
+      redactedAt: '2026-03-01T12:00:00.000Z',
+      reasonCode: 'RETENTION_EXPIRED',
+      reason: 'retention',
+    };
+    const check = (st: RedactionStatement, recordIndex = 10, sign: RedactionStatement = st) =>
+      checkRedactionRecord(
+        redactionRecordDetails(st, signRedactionStatement(sign, signer)),
+        recordIndex,
+        keys,
+      );
+    const ok = check(base);
+    expect(ok).toMatchObject({ kind: 'verified', redaction: { statement: base } });
+    expect(ok.kind === 'verified' && parseRedactionStub(ok.redaction.stubText)).toEqual({
+      leafHash: base.leafHash,
+      class: base.redactedClass,
+      time: base.entryTime,
+      redactedAt: base.redactedAt,
+      reason: base.reason,
+    });
+    const invalid = (problem: RegExp) => ({ kind: 'invalid', problem: expect.stringMatching(problem) });
+    // Any field changed after signing (the index, the class, a time, the reason code) breaks both.
+    for (const change of [
+      { index: 6 },
+      { redactedClass: 'tender.decided' },
+      { redactedAt: '2027-01-01T00:00:00.000Z' },
+      { reasonCode: 'LEGAL_ERASURE' as const },
+      { reason: 'other' },
+    ]) {
+      expect(check({ ...base, ...change }, 10, base), JSON.stringify(change)).toEqual(
+        invalid(/Ed25519 signature does not verify/),
+      );
+    }
+    // Signed for another log.
+    expect(check(base, 10, { ...base, origin: 'other.example/audit' })).toEqual(invalid(/does not verify/));
+    // The record must come after the entry it redacts.
+    expect(check(base, 7)).toEqual(invalid(/not an entry before it/));
+    // Redaction records are never redacted.
+    expect(check({ ...base, redactedClass: 'audit.entry.redacted' })).toEqual(invalid(/never redacted/));
+    // Retention and operator redactions only after the minimum retention (2 calendar years, UTC)...
+    const early = { ...base, redactedAt: '2026-03-01T11:59:59.999Z' };
+    expect(check(early)).toEqual(invalid(/RETENTION_EXPIRED redaction less than 2 years/));
+    expect(check({ ...early, reasonCode: 'OPERATOR_REQUEST' })).toEqual(invalid(/OPERATOR_REQUEST/));
+    // ...but a legal erasure may redact a younger entry; never one redacted before it was written.
+    expect(check({ ...early, reasonCode: 'LEGAL_ERASURE' }).kind).toBe('verified');
+    expect(check({ ...base, redactedAt: '2024-02-29T11:00:00.000Z', reasonCode: 'LEGAL_ERASURE' })).toEqual(
+      invalid(/precedes the entry/),
+    );
+    // One signature stripped, or the ML-DSA-65 signature made without the statement's FIPS 204 context.
+    const details = redactionRecordDetails(base, signRedactionStatement(base, signer));
+    const sigs = details.signatures as { ed25519: string; mlDsa65: string };
+    expect(checkRedactionRecord({ ...details, signatures: { ed25519: sigs.ed25519 } }, 10, keys)).toEqual(
+      invalid(/no ML-DSA-65 signature/),
+    );
+    expect(checkRedactionRecord({ ...details, signatures: { mlDsa65: sigs.mlDsa65 } }, 10, keys)).toEqual(
+      invalid(/no Ed25519 signature/),
+    );
+    // A statement value with a line break could be read two ways: never signed, never accepted.
+    expect(() => signRedactionStatement({ ...base, reason: 'a\nindex 8' }, signer)).toThrow(TypeError);
+    expect(checkRedactionRecord({ ...details, reason: 'a\nb' }, 10, keys)).toEqual(invalid(/line break/));
+    expect(checkRedactionRecord(null, 10, keys)).toEqual(invalid(/no details/));
   });
 
   it('refuses an empty or control-character reason', () => {
@@ -275,8 +363,23 @@ for (const engine of engines()) {
 
     it('redacts one entry for an operator, with a reason, once; refuses what must not be redacted', async () => {
       const operator = { kind: 'operator' as const, id: 'ops-alice' };
-      const opts = { strict: true, reasonCode: 'OPERATOR_REQUEST' as const };
+      const opts = { strict: true, reasonCode: 'LEGAL_ERASURE' as const };
       const target = idx.tender[1] as number;
+      // Younger than the minimum retention: refused for an operator's request, allowed for a legal erasure.
+      await expect(
+        redactEntries(
+          deps(() => new Date()),
+          [{ index: target, reason: 'tidy up' }],
+          operator,
+          { strict: true, reasonCode: 'OPERATOR_REQUEST' },
+        ),
+      ).rejects.toThrow(
+        expect.objectContaining({
+          code: 'AUDIT_REDACTION_REFUSED',
+          message: expect.stringMatching(/younger than the minimum retention of 2 years/),
+        }),
+      );
+      expect(parseRedactionStub((await rows()).get(target)?.entry ?? '')).toBeNull();
       const [done] = await redactEntries(
         deps(() => new Date()),
         [{ index: target, reason: 'legal erasure: case 42' }],
@@ -294,9 +397,25 @@ for (const engine of engines()) {
       expect(record).toMatchObject({
         class: 'audit.entry.redacted',
         actor: { kind: 'operator', id: 'ops-alice' },
-        reasons: ['OPERATOR_REQUEST'],
-        details: { index: target, leafHash: original.get(target)?.leaf, reason: 'legal erasure: case 42' },
+        reasons: ['LEGAL_ERASURE'],
+        details: {
+          index: target,
+          leafHash: original.get(target)?.leaf,
+          redactedClass: 'tender.decided',
+          reasonCode: 'LEGAL_ERASURE',
+          reason: 'legal erasure: case 42',
+          signatures: { ed25519: expect.any(String), mlDsa65: expect.any(String) },
+        },
       });
+      // An operator's request for an entry past the minimum retention needs no legal erasure.
+      const old = idx.tender[0] as number;
+      const [aged] = await redactEntries(
+        deps(at(3)),
+        [{ index: old, reason: 'no longer needed' }],
+        operator,
+        { strict: true, reasonCode: 'OPERATOR_REQUEST' },
+      );
+      expect(aged).toMatchObject({ index: old, class: 'tender.decided' });
       const refused = expect.objectContaining({ code: 'AUDIT_REDACTION_REFUSED' });
       const redact = (index: number) =>
         redactEntries(
@@ -326,6 +445,54 @@ for (const engine of engines()) {
       expect((await rows()).get(victim)?.entry).toBe(text);
     });
 
+    it('verifies: every stub matches its signed record, each redaction listed with its reason code', async () => {
+      await t.gateway.audit.publish();
+      const keys = {
+        origin: t.gateway.audit.origin,
+        ...loadAuditVerifierKeys(t.dataDir),
+      };
+      const report = await verifyAuditLog(t.gateway.store, { ...keys, requireSealed: true });
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+      const stubs = [...(await rows()).entries()].filter(([, r]) => parseRedactionStub(r.entry) !== null);
+      expect(report.redactedEntries).toBe(stubs.length);
+      expect(report.redactions.map((r) => r.index)).toEqual(stubs.map(([i]) => i));
+      const byIndex = new Map(report.redactions.map((r) => [r.index, r]));
+      for (const i of idx.tel) {
+        expect(byIndex.get(i)).toMatchObject({
+          class: 'telemetry.batch.accepted',
+          reasonCode: 'RETENTION_EXPIRED',
+        });
+      }
+      expect(byIndex.get(idx.tender[1] as number)).toMatchObject({ reasonCode: 'LEGAL_ERASURE' });
+      expect(byIndex.get(idx.tender[0] as number)).toMatchObject({ reasonCode: 'OPERATOR_REQUEST' });
+      for (const r of report.redactions) expect(r.recordIndex).toBeGreaterThan(r.index);
+
+      // A stub that says something its signed record does not (here: another reason) is refused.
+      const victim = idx.tender[1] as number;
+      const text = (await rows()).get(victim)?.entry as string;
+      const stub = parseRedactionStub(text);
+      if (stub === null) throw new Error('expected a stub');
+      await t.gateway.store.query('UPDATE audit_entries SET entry = $2 WHERE idx = $1', [
+        String(victim),
+        redactionStubText({ ...stub, reason: 'retention' }),
+      ]);
+      const altered = await verifyAuditLog(t.gateway.store, keys);
+      await t.gateway.store.query('UPDATE audit_entries SET entry = $2 WHERE idx = $1', [
+        String(victim),
+        text,
+      ]);
+      expect(altered.ok).toBe(false);
+      expect(altered.problems).toEqual([
+        expect.objectContaining({
+          code: 'AUDIT_ENTRY_REDACTED_UNRECORDED',
+          index: victim,
+          problem: expect.stringMatching(/differs from the one the signed record/),
+        }),
+      ]);
+      expect((await verifyAuditLog(t.gateway.store, keys)).ok).toBe(true);
+    });
+
     it('runs `audit retention run --dry-run` and `audit redact` against the data directory', async () => {
       const options =
         engine.name === 'postgres'
@@ -344,7 +511,15 @@ for (const engine of engines()) {
       expect(JSON.parse(dry.out)).toMatchObject({ dryRun: true, due: 0, redacted: 0 });
       const target = idx.tender[3] as number;
       const args = ['--data-dir', t.dataDir, '--index', String(target), '--operator', 'ops-bob'];
-      const ok = await cli(auditRedactCommand(setExit, options), [...args, '--reason', 'court order 7']);
+      const young = await cli(auditRedactCommand(setExit, options), [...args, '--reason', 'court order 7']);
+      expect(young.code).toBe(1);
+      expect(young.out).toMatch(/younger than the minimum retention of 2 years/);
+      const ok = await cli(auditRedactCommand(setExit, options), [
+        ...args,
+        '--reason',
+        'court order 7',
+        '--legal-erasure',
+      ]);
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out).toContain(`redacted entry ${target} (tender.decided)`);
       expect(ok.out).toContain(original.get(target)?.leaf as string);
@@ -353,6 +528,23 @@ for (const engine of engines()) {
       expect(again.out).toContain('already redacted');
       const noReason = await cli(auditRedactCommand(setExit, options), args);
       expect(noReason.code).not.toBe(0);
+      // `audit verify --data-dir` lists each redaction with its signed reason code, and passes.
+      const verifyEnv =
+        engine.name === 'postgres' && engine.url !== undefined
+          ? {
+              DATABASE_URL: `${engine.url}${engine.url.includes('?') ? '&' : '?'}options=${encodeURIComponent(
+                `-c search_path=${t.postgresSchema}`,
+              )}`,
+            }
+          : {};
+      const report = await verifyDataDir(t.dataDir, true, verifyEnv);
+      const text = formatReport(report);
+      expect(report.ok, text).toBe(true);
+      expect(text).toMatch(new RegExp(`redacted index ${target} \\(tender\\.decided\\): LEGAL_ERASURE at `));
+      expect(text).toMatch(
+        new RegExp(`redacted index ${idx.tel[0]} \\(telemetry\\.batch\\.accepted\\): RETENTION_EXPIRED`),
+      );
+      expect(text).toMatch(/OK: the audit log verifies/);
     });
   });
 }

@@ -11,13 +11,23 @@
  *  5. the gateway's consistency proof from the held size must verify (RFC 9162 §2.1.4.2) between the
  *     held root and the new signed root — computed with OUR sizes and roots, never the response's;
  *     a failing proof is a fork: ALARM, stop;
- *  6. fetch the new entry bundles (parsed strictly), recompute their leaf hashes (a redaction stub
- *     counts by the leaf hash it keeps) and the new root from the held compact range: it must equal the
- *     signed root (REPLICA_ENTRIES_INVALID), and entries already held that a bundle repeats must keep
- *     their leaf hashes (else a fork);
- *  7. write bundles and tiles (immutable, durable), then checkpoints/<size>, then the state, then
- *     `checkpoint` — so a crash at any point leaves a replica that verifies.
- * Nothing is written before step 6 passes; an ALARM writes only the ALARM file.
+ *  6. fetch the new entry bundles (parsed strictly) one at a time, keeping only their leaf hashes (a
+ *     redaction stub counts by the leaf hash it keeps), and recompute the new root from the held compact
+ *     range: it must equal the signed root (REPLICA_ENTRIES_INVALID), and entries already held that a
+ *     bundle repeats must keep their leaf hashes (else a fork);
+ *  7. fetch each bundle again and write it only if it gives the same leaf hashes (REPLICA_ENTRIES_INVALID
+ *     if the gateway changed it between the two reads), then the tiles (immutable, durable), then
+ *     checkpoints/<size>, then the state, then `checkpoint` — so a crash at any point leaves a replica
+ *     that verifies.
+ * Nothing is written before step 6 passes; an ALARM writes only the ALARM file, and an ALARM whose file
+ * cannot be written is still the same ALARM (same code, exit 3), its message saying the write failed.
+ *
+ * Memory is bounded (review H10 #4): a round holds 32 bytes per new entry and one bundle at a time, never
+ * the bundles of the whole range, and it covers at most `maxRoundEntries` entries (default 1,048,576:
+ * 32 MiB of leaf hashes). When the gateway's checkpoint is further ahead, the round stops at the largest
+ * signed checkpoint of the gateway's history (GET /v1/audit/checkpoints) within that many entries, and
+ * reports `behind` so the caller runs the next round at once; a gateway offering none is REPLICA_UPSTREAM.
+ * The price is reading each new bundle twice.
  */
 import { toHex } from '@fleetgate/core/bytes';
 import { verifyConsistency } from '@fleetgate/core/merkle/consistency';
@@ -27,6 +37,7 @@ import { parseCheckpoint } from '@fleetgate/core/note/checkpoint';
 import { parseRedactionStub, stubLeafHash } from '../redaction-format.ts';
 import { checkSignatures } from '../verify.ts';
 import type { PinnedAuditKeys } from '../verify-keys.ts';
+import { parseCheckpointPage } from '../verify-source-tiles.ts';
 import { ReplicaError } from './errors.ts';
 import { type HttpOptions, httpGet, httpRequest } from './http.ts';
 import {
@@ -48,12 +59,19 @@ export interface ReplicateOptions {
   target: ReplicaTarget;
   keys: PinnedAuditKeys;
   now?: () => Date;
+  /** Most entries accepted in one round (default MAX_ROUND_ENTRIES). */
+  maxRoundEntries?: number;
 }
 
 export interface ReplicateResult {
   from: number;
   to: number;
+  /** The gateway's latest signed size: larger than `to` when the round stopped at maxRoundEntries. */
+  latest: number;
 }
+
+/** Entries accepted in one round at most: 32 MiB of leaf hashes. */
+export const MAX_ROUND_ENTRIES = 1_048_576;
 
 interface Held {
   size: number;
@@ -98,7 +116,10 @@ export function verifySignedCheckpoint(note: string, keys: PinnedAuditKeys): Sig
   return { size: parsed.size, root: parsed.rootHash, note };
 }
 
-/** Writes the ALARM file (evidence: both checkpoints) and rethrows the alarm. */
+/**
+ * Writes the ALARM file (evidence: both checkpoints) and rethrows the alarm. A failed write does not turn
+ * the alarm into a retryable failure: the same code is thrown (exit 3), saying the file is missing.
+ */
 async function alarm(target: ReplicaTarget, error: ReplicaError, now: Date): Promise<never> {
   const text = [
     `${error.code}: ${error.message}`,
@@ -109,7 +130,19 @@ async function alarm(target: ReplicaTarget, error: ReplicaError, now: Date): Pro
     error.evidence?.served ?? '(none)',
     '',
   ].join('\n');
-  await target.putMutable(ALARM_FILE, enc.encode(text));
+  try {
+    await target.putMutable(ALARM_FILE, enc.encode(text));
+  } catch (cause) {
+    const why =
+      cause instanceof ReplicaError
+        ? `${cause.code}: ${cause.message}`
+        : ((cause as NodeJS.ErrnoException).code ?? 'write failed');
+    throw new ReplicaError(
+      error.code,
+      `${error.message} (the ${ALARM_FILE} file could not be written: ${why})`,
+      error.evidence === undefined ? { cause } : { cause, evidence: error.evidence },
+    );
+  }
   throw error;
 }
 
@@ -232,31 +265,33 @@ export async function replicateOnce(options: ReplicateOptions): Promise<Replicat
         now(),
       );
     }
-    return { from: held.size, to: held.size };
+    return { from: held.size, to: held.size, latest: served.size };
   }
+  const limit = held.size + (options.maxRoundEntries ?? MAX_ROUND_ENTRIES);
+  const round = served.size <= limit ? served : await intermediate(base, http, keys, held.size, limit);
   // 5.
   if (held.size > 0) {
     const res = await httpRequest(
-      `${base}/v1/audit/proof/consistency?size1=${held.size}&size2=${served.size}`,
+      `${base}/v1/audit/proof/consistency?size1=${held.size}&size2=${round.size}`,
       'GET',
       { ...http, maxBytes: 65_536 },
     );
     if (res.status !== 200) {
       throw new ReplicaError(
         'REPLICA_UPSTREAM',
-        `consistency proof ${held.size}→${served.size}: status ${res.status}`,
+        `consistency proof ${held.size}→${round.size}: status ${res.status}`,
       );
     }
     const proof = parseProof(res.body);
     const ok =
       proof !== undefined &&
       proof.size1 === held.size &&
-      proof.size2 === served.size &&
+      proof.size2 === round.size &&
       verifyConsistency({
         size1: held.size,
-        size2: served.size,
+        size2: round.size,
         root1: held.root,
-        root2: served.root,
+        root2: round.root,
         proof: proof.hashes,
       });
     if (!ok) {
@@ -264,75 +299,125 @@ export async function replicateOnce(options: ReplicateOptions): Promise<Replicat
         target,
         new ReplicaError(
           'REPLICA_FORK',
-          `consistency proof from ${held.size} to ${served.size} does not verify`,
-          {
-            evidence,
-          },
+          `consistency proof from ${held.size} to ${round.size} does not verify`,
+          { evidence: { ...evidence, served: round.note } },
         ),
         now(),
       );
     }
   }
-  // 6.
-  const bundles: { path: string; bytes: Uint8Array }[] = [];
+  // 6. Leaf hashes only, one bundle in memory at a time.
+  const heldTileOf = async (n: number, heldCount: number): Promise<Uint8Array> => {
+    const heldTile = await target.read(tilePath(0, n, heldCount));
+    if (heldTile === undefined || heldTile.byteLength !== heldCount * HASH_SIZE) {
+      throw new ReplicaError('REPLICA_STATE_INVALID', `${tilePath(0, n, heldCount)} is missing or truncated`);
+    }
+    return heldTile;
+  };
+  const firstBundle = Math.floor(held.size / TILE_WIDTH);
   const newLeaves: Uint8Array[] = [];
-  for (let n = Math.floor(held.size / TILE_WIDTH); n * TILE_WIDTH < served.size; n++) {
-    const first = n * TILE_WIDTH;
-    const width = Math.min(TILE_WIDTH, served.size - first);
-    const path = tilePath('entries', n, width);
-    const bytes = (await httpGet(`${base}/v1/audit/tlog/${path}`, http)) as Uint8Array;
-    const bundle = parseEntryBundle(bytes, width);
-    if (bundle.error !== undefined) {
-      throw new ReplicaError('REPLICA_ENTRIES_INVALID', `${path}: ${bundle.error}`);
+  for (let n = firstBundle; n * TILE_WIDTH < round.size; n++) {
+    const { path, hashes } = await fetchBundle(base, http, n, round.size);
+    const heldCount = Math.max(0, held.size - n * TILE_WIDTH);
+    if (
+      heldCount > 0 &&
+      toHex(concat(hashes.slice(0, heldCount))) !== toHex(await heldTileOf(n, heldCount))
+    ) {
+      return alarm(
+        target,
+        new ReplicaError(
+          'REPLICA_FORK',
+          `${path} changes entries the replica holds (before index ${held.size})`,
+          { evidence },
+        ),
+        now(),
+      );
     }
-    const hashes = bundle.entries.map(entryLeafHash);
-    const heldCount = Math.max(0, held.size - first);
-    if (heldCount > 0) {
-      const heldTile = await target.read(tilePath(0, n, heldCount));
-      if (heldTile === undefined || heldTile.byteLength !== heldCount * HASH_SIZE) {
-        throw new ReplicaError(
-          'REPLICA_STATE_INVALID',
-          `${tilePath(0, n, heldCount)} is missing or truncated`,
-        );
-      }
-      if (toHex(concat(hashes.slice(0, heldCount))) !== toHex(heldTile)) {
-        return alarm(
-          target,
-          new ReplicaError(
-            'REPLICA_FORK',
-            `${path} changes entries the replica holds (before index ${held.size})`,
-            {
-              evidence,
-            },
-          ),
-          now(),
-        );
-      }
-    }
-    newLeaves.push(...hashes.slice(heldCount));
-    bundles.push({ path, bytes });
+    for (const h of hashes.slice(heldCount)) newLeaves.push(h);
   }
   const frontier = MerkleFrontier.restore(held.size, held.frontier.hashes());
   for (const h of newLeaves) frontier.append(h);
-  if (toHex(frontier.root()) !== toHex(served.root)) {
+  if (toHex(frontier.root()) !== toHex(round.root)) {
     throw new ReplicaError(
       'REPLICA_ENTRIES_INVALID',
-      `entries ${held.size}..${served.size - 1} do not produce the signed root of size ${served.size}`,
+      `entries ${held.size}..${round.size - 1} do not produce the signed root of size ${round.size}`,
     );
   }
-  // 7.
-  for (const b of bundles) await target.putImmutable(b.path, b.bytes);
-  await writeTiles(target, held.size, served.size, newLeaves);
-  await target.putImmutable(checkpointHistoryPath(served.size), enc.encode(served.note));
+  // 7. Each bundle again: written only if it still gives the leaf hashes that produced the signed root.
+  for (let n = firstBundle; n * TILE_WIDTH < round.size; n++) {
+    const { path, bytes, hashes } = await fetchBundle(base, http, n, round.size);
+    const first = n * TILE_WIDTH;
+    const heldCount = Math.max(0, held.size - first);
+    const fresh = newLeaves.slice(Math.max(0, first - held.size), first + hashes.length - held.size);
+    const expected = concat([...(heldCount > 0 ? [await heldTileOf(n, heldCount)] : []), ...fresh]);
+    if (toHex(concat(hashes)) !== toHex(expected)) {
+      throw new ReplicaError('REPLICA_ENTRIES_INVALID', `${path} changed between two reads`);
+    }
+    await target.putImmutable(path, bytes);
+  }
+  await writeTiles(target, held.size, round.size, newLeaves);
+  await target.putImmutable(checkpointHistoryPath(round.size), enc.encode(round.note));
   const state = {
     v: 1,
     origin: keys.origin,
-    size: served.size,
+    size: round.size,
     frontier: frontier.hashes().map((h) => Buffer.from(h).toString('base64')),
   };
   await target.putMutable(STATE_FILE, enc.encode(`${JSON.stringify(state)}\n`));
-  await target.putMutable(CHECKPOINT_FILE, enc.encode(served.note));
-  return { from: held.size, to: served.size };
+  await target.putMutable(CHECKPOINT_FILE, enc.encode(round.note));
+  return { from: held.size, to: round.size, latest: served.size };
+}
+
+/** Entry bundle `n` of a tree of `size` entries, parsed strictly, with its entries' leaf hashes. */
+async function fetchBundle(
+  base: string,
+  http: HttpOptions,
+  n: number,
+  size: number,
+): Promise<{ path: string; bytes: Uint8Array; hashes: Uint8Array[] }> {
+  const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+  const path = tilePath('entries', n, width);
+  const bytes = (await httpGet(`${base}/v1/audit/tlog/${path}`, http)) as Uint8Array;
+  const bundle = parseEntryBundle(bytes, width);
+  if (bundle.error !== undefined) {
+    throw new ReplicaError('REPLICA_ENTRIES_INVALID', `${path}: ${bundle.error}`);
+  }
+  return { path, bytes, hashes: bundle.entries.map(entryLeafHash) };
+}
+
+/**
+ * The largest checkpoint of the gateway's history in (heldSize, limit], both signatures verified: where
+ * a round stops when the latest checkpoint is more than maxRoundEntries ahead. Probes the listing from
+ * limit, then from halfway, and so on (at most 64 requests).
+ */
+async function intermediate(
+  base: string,
+  http: HttpOptions,
+  keys: PinnedAuditKeys,
+  heldSize: number,
+  limit: number,
+): Promise<Signed> {
+  for (let step = limit - heldSize; step >= 1; step = Math.floor(step / 2)) {
+    const from = heldSize + step;
+    const body = (await httpGet(`${base}/v1/audit/checkpoints?from=${from}&limit=100`, http)) as Uint8Array;
+    const page = parseCheckpointPage(dec.decode(body));
+    const within = page.checkpoints.filter((c) => c.size > heldSize && c.size <= limit);
+    const best = within.at(-1);
+    if (best !== undefined) {
+      const signed = verifySignedCheckpoint(best.note, keys);
+      if (signed.size !== best.size) {
+        throw new ReplicaError(
+          'REPLICA_CHECKPOINT_MALFORMED',
+          `listed size ${best.size} is not the signed size`,
+        );
+      }
+      return signed;
+    }
+  }
+  throw new ReplicaError(
+    'REPLICA_UPSTREAM',
+    `the gateway lists no signed checkpoint within ${limit - heldSize} entries of size ${heldSize}`,
+  );
 }
 
 /**

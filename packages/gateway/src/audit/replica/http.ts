@@ -4,7 +4,8 @@
  * (the gateway's, `--ca`) or the system's, no connection reuse, bounded bodies and a timeout.
  *
  * Responses are hostile input: a body over `maxBytes` is cut off and refused (REPLICA_UPSTREAM),
- * never buffered without bound. Error messages carry the status and path, never a body.
+ * never buffered without bound. Error messages carry the status and path, never a body, a query string or
+ * credentials (a URL with `user:password@` is refused before any connection).
  */
 import { request } from 'node:https';
 import { ReplicaError } from './errors.ts';
@@ -32,6 +33,12 @@ export function httpRequest(
   const parsed = new URL(url);
   if (parsed.protocol !== 'https:') {
     return Promise.reject(new ReplicaError('REPLICA_USAGE', `${parsed.protocol} is not https:`));
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // Never sent, never printed: credentials belong in a header read from the environment.
+    return Promise.reject(
+      new ReplicaError('REPLICA_USAGE', 'credentials in a URL (user:password@) are refused'),
+    );
   }
   const maxBytes = options.maxBytes ?? MAX_RESPONSE_BYTES;
   return new Promise((resolve, reject) => {

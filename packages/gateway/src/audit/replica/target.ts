@@ -8,6 +8,12 @@
  * `checkpoint`, `replica.json` and `ALARM` are replaced, atomically (temp file + fsync + rename).
  * A directory write is durable (file and directory fsynced) before the call returns, so the caller can
  * publish the checkpoint only after its entries are on disk.
+ *
+ * Credentials (review H10 #6): a URL target authenticates with a bearer token read from the environment
+ * variable the caller names (`--to-token-env NAME`, as the SIEM export's https sink does), sent on every
+ * request and never printed. Credentials in the URL itself (`user:password@`), a query string or a
+ * fragment are refused with REPLICA_USAGE without echoing the URL, and the target's name in messages is
+ * its origin and path only.
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
@@ -91,24 +97,57 @@ export function dirTarget(root: string): ReplicaTarget {
   };
 }
 
+export interface UrlTargetOptions {
+  /** Bearer token sent as `Authorization: Bearer …` on every request (from the environment). */
+  bearerToken?: string;
+}
+
+/**
+ * Parses a URL target's base: https, no userinfo, no query, no fragment. REPLICA_USAGE otherwise; the
+ * message never repeats the URL (it may hold a password).
+ */
+export function parseTargetBase(base: string): URL {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new ReplicaError('REPLICA_USAGE', '--to is neither a directory nor a valid https:// URL');
+  }
+  if (url.protocol !== 'https:') throw new ReplicaError('REPLICA_USAGE', '--to URL must be https://');
+  if (url.username !== '' || url.password !== '') {
+    throw new ReplicaError(
+      'REPLICA_USAGE',
+      '--to must not carry credentials (user:password@); give a bearer token with --to-token-env NAME',
+    );
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ReplicaError('REPLICA_USAGE', '--to must not carry a query string or fragment');
+  }
+  return url;
+}
+
 /** An HTTPS PUT target: `<base>/<path>`. */
-export function urlTarget(base: string, http: HttpOptions): ReplicaTarget {
-  const url = (path: string): string => `${base.replace(/\/+$/, '')}/${path}`;
+export function urlTarget(base: string, http: HttpOptions, options: UrlTargetOptions = {}): ReplicaTarget {
+  const parsed = parseTargetBase(base);
+  const root = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+  const url = (path: string): string => `${root}/${path}`;
+  const auth: Record<string, string> =
+    options.bearerToken === undefined ? {} : { authorization: `Bearer ${options.bearerToken}` };
   const read = async (path: string): Promise<Uint8Array | undefined> => {
-    const res = await httpRequest(url(path), 'GET', http);
+    const res = await httpRequest(url(path), 'GET', { ...http, headers: auth });
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new ReplicaError('REPLICA_UPSTREAM', `GET ${path} answered ${res.status}`);
     return res.body;
   };
   const ok = (status: number): boolean => status === 200 || status === 201 || status === 204;
   return {
-    name: base,
+    name: root,
     read,
     async putImmutable(path, bytes) {
       const res = await httpRequest(url(path), 'PUT', {
         ...http,
         body: bytes,
-        headers: { 'if-none-match': '*' },
+        headers: { ...auth, 'if-none-match': '*' },
       });
       if (ok(res.status)) return;
       if (res.status === 412) {
@@ -119,7 +158,7 @@ export function urlTarget(base: string, http: HttpOptions): ReplicaTarget {
       throw new ReplicaError('REPLICA_UPSTREAM', `PUT ${path} answered ${res.status}`);
     },
     async putMutable(path, bytes) {
-      const res = await httpRequest(url(path), 'PUT', { ...http, body: bytes });
+      const res = await httpRequest(url(path), 'PUT', { ...http, body: bytes, headers: auth });
       if (!ok(res.status)) throw new ReplicaError('REPLICA_UPSTREAM', `PUT ${path} answered ${res.status}`);
     },
   };

@@ -1,17 +1,22 @@
 /**
  * Redaction of audit entries (issue 7 §9; docs/audit.md "Retention and redaction"): the entry's payload
  * in the store is replaced by the stub of redaction-format.ts, which keeps the ORIGINAL leaf hash, class
- * and time; in the same transaction one `audit.entry.redacted` entry per index is appended, naming the
- * `index` and the `leafHash` (hex) — the record the verifier requires for every stub it meets.
+ * and time; in the same transaction one `audit.entry.redacted` entry per index is appended whose details
+ * carry the redaction statement (index, leaf hash, class, entry time, redaction time, reason code, reason)
+ * signed by BOTH audit keys — the record the verifier requires for every stub it meets.
  *
  * Only `audit_entries.entry` changes: idx, leaf_hash, checkpoints, tiles and the compact range are never
  * touched, so every checkpoint, inclusion and consistency proof and every replica stays valid.
  *
  * Threats: redaction used to hide tampering — before replacing a payload its bytes must still produce
  * the stored leaf hash (AUDIT_LOG_INCONSISTENT otherwise; nothing is redacted), and the redaction itself
- * is a logged, signed-over decision; erasing the evidence of a redaction — redaction records are never
- * redacted (AUDIT_REDACTION_REFUSED); two redactors at once — the UPDATE is conditional on the payload
- * it read, so an index is redacted, and recorded, once.
+ * is a logged decision whose record only the audit keys can sign (a database writer cannot forge one:
+ * security review H10 #1); redaction used to erase recent evidence (yesterday's refused login) — an entry
+ * younger than the minimum retention (MIN_RETENTION_YEARS) is refused unless the operator declares a
+ * legal erasure (reason code LEGAL_ERASURE, signed into the record and listed by `audit verify`);
+ * erasing the evidence of a redaction — redaction records are never redacted (AUDIT_REDACTION_REFUSED);
+ * two redactors at once — the UPDATE is conditional on the payload it read, so an index is redacted, and
+ * recorded, once.
  */
 import { toHex, utf8 } from '@fleetgate/core/bytes';
 import { leafHash } from '@fleetgate/core/merkle/hash';
@@ -20,7 +25,14 @@ import type { Store } from '../../store/store.ts';
 import { toSafeNumber } from '../../store/store.ts';
 import type { AuditActor, AuditEvent } from '../event.ts';
 import type { AuditLog } from '../log.ts';
-import { parseRedactionStub, redactionStubText } from '../redaction-format.ts';
+import {
+  MIN_RETENTION_YEARS,
+  minimumRetentionMet,
+  parseRedactionStub,
+  type RedactionReasonCode,
+  redactionRecordDetails,
+  redactionStubText,
+} from '../redaction-format.ts';
 import { NEVER_REDACTED } from './policy.ts';
 
 export interface RedactionDeps {
@@ -31,7 +43,7 @@ export interface RedactionDeps {
 
 export interface RedactionRequest {
   index: number;
-  /** 'retention', or an operator's stated reason (legal erasure…); kept in the stub and the record. */
+  /** 'retention', or an operator's stated reason; kept in the stub and the signed record. */
   reason: string;
 }
 
@@ -59,13 +71,14 @@ export function checkReason(reason: string): string {
 /**
  * Redacts the given indices in one transaction. `strict` (an operator's request): an index that cannot
  * be redacted refuses the whole request with AUDIT_REDACTION_REFUSED. Not strict (the retention job):
- * such an index is skipped. Returns what was redacted.
+ * such an index is skipped. An entry younger than MIN_RETENTION_YEARS cannot be redacted but for
+ * `LEGAL_ERASURE`. Returns what was redacted.
  */
 export async function redactEntries(
   deps: RedactionDeps,
   requests: readonly RedactionRequest[],
   actor: AuditActor,
-  options: { strict: boolean; reasonCode: 'RETENTION_EXPIRED' | 'OPERATOR_REQUEST' },
+  options: { strict: boolean; reasonCode: RedactionReasonCode },
 ): Promise<Redaction[]> {
   if (requests.length === 0) return [];
   const redactedAt = deps.now().toISOString();
@@ -106,11 +119,27 @@ export async function redactEntries(
         refuse(`entry ${request.index} records a redaction; those are kept for the life of the log`);
         continue;
       }
+      if (options.reasonCode !== 'LEGAL_ERASURE' && !minimumRetentionMet(doc.time, redactedAt)) {
+        refuse(
+          `entry ${request.index} is younger than the minimum retention of ${MIN_RETENTION_YEARS} years; ` +
+            'only a legal erasure (--legal-erasure) may redact it',
+        );
+        continue;
+      }
       const stub = redactionStubText({
         leafHash: hash,
         class: doc.class,
         time: doc.time,
         redactedAt,
+        reason: request.reason,
+      });
+      const { statement, signatures } = deps.audit.signRedaction({
+        index: request.index,
+        leafHash: hash,
+        redactedClass: doc.class,
+        entryTime: doc.time,
+        redactedAt,
+        reasonCode: options.reasonCode,
         reason: request.reason,
       });
       const updated = await tx.query(
@@ -125,7 +154,7 @@ export async function redactEntries(
         subject: { kind: 'audit-entry', id: String(request.index) },
         outcome: 'recorded',
         reasons: [options.reasonCode],
-        details: { index: request.index, leafHash: hash, redactedClass: doc.class, reason: request.reason },
+        details: redactionRecordDetails(statement, signatures),
       });
     }
     // Last in the transaction, so the sequencer lock is held briefly (log.ts).
