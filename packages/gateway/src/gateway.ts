@@ -329,6 +329,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Witness cosignatures (docs/audit.md "Witness"): asked after each checkpoint, never blocking it.
   const witnessClient = startWitnessClient({
     store,
+    audit,
     witnesses: config.audit.witnesses,
     dataDir,
     events,

@@ -68,6 +68,12 @@ export type AuditClass =
   // Retention and redaction (audit/retention/): an entry's payload replaced by its redaction stub
   // (audit/redaction-format.ts); details name the `index` and the original `leafHash` (hex). One per index.
   | 'audit.entry.redacted'
+  // Witnesses (audit/witness/client.ts): a witness answered that it holds another tree at the size it
+  // cosigned for us (a fork: a split view of the log, or a witness compromised); a witness's answer whose
+  // cosignature does not verify with the pinned vkey (or is dated in the future). At most one entry per
+  // witness and class per minute, with the count of occurrences since the last one.
+  | 'audit.witness.fork-reported'
+  | 'audit.witness.cosignature-invalid'
   // Webhooks (webhooks/): a partner's endpoint created, deleted or given a new secret (never the secret
   // itself; the URL by origin and digest); a delivery dead after its last attempt, or redelivered by the
   // partner; a delivery attempt refused by the SSRF rules (internal address, redirect, left the allow-list).

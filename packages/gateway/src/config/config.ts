@@ -52,6 +52,8 @@ export interface EdiConfig {
   dropDirectory?: string;
   /** How often the outbound consumer and the drop-directory scan run. */
   pollIntervalMs: number;
+  /** ISA15=T interchanges a partner may send in any 60 s, per gateway node (429 + Retry-After beyond). */
+  sandboxPerMinute: number;
 }
 
 export function defaultEdiConfig(): EdiConfig {
@@ -61,6 +63,7 @@ export function defaultEdiConfig(): EdiConfig {
     ourGsId: 'FLEETGATE',
     scac: 'FGAT',
     pollIntervalMs: 1000,
+    sandboxPerMinute: 30,
   };
 }
 
@@ -629,6 +632,11 @@ export interface WebhooksConfig {
   allowPrivateAddresses: boolean;
   /** Extra CA certificates (PEM) trusted for receivers, besides the system roots; relative to the data directory. */
   trustedCaFile: string | null;
+  /**
+   * The site's own NAT64 /96 prefixes (e.g. "2001:db8:64::/96"): an address under one is judged by the
+   * IPv4 address it embeds, as under 64:ff9b::/96, which always counts (webhooks/address-policy.ts).
+   */
+  nat64Prefixes: string[];
 }
 
 export function defaultWebhooksConfig(): WebhooksConfig {
@@ -642,5 +650,6 @@ export function defaultWebhooksConfig(): WebhooksConfig {
     secretOverlapSeconds: 86_400,
     allowPrivateAddresses: false,
     trustedCaFile: null,
+    nat64Prefixes: [],
   };
 }

@@ -3,6 +3,7 @@
  * small, and every failure names its JSON path so an operator can fix it in one read.
  */
 import { parseWitnessVkey } from '../audit/witness/cosignature.ts';
+import { parseNat64Prefix } from '../webhooks/address-policy.ts';
 import {
   type AuditExportConfig,
   type AuditExportSinkConfig,
@@ -407,7 +408,15 @@ function ediSection(c: Checker, value: unknown): EdiConfig {
   const d = defaultEdiConfig();
   if (value === undefined) return d;
   const p = '$.edi';
-  const keys = ['ourIsaQualifier', 'ourIsaId', 'ourGsId', 'scac', 'dropDirectory', 'pollIntervalMs'];
+  const keys = [
+    'ourIsaQualifier',
+    'ourIsaId',
+    'ourGsId',
+    'scac',
+    'dropDirectory',
+    'pollIntervalMs',
+    'sandboxPerMinute',
+  ];
   const o = { ...d, ...(c.object(value, p, keys) ?? {}) } as Obj;
   const out: EdiConfig = {
     ourIsaQualifier: c.string(o.ourIsaQualifier, `${p}.ourIsaQualifier`, ISA_QUALIFIER),
@@ -415,6 +424,7 @@ function ediSection(c: Checker, value: unknown): EdiConfig {
     ourGsId: c.string(o.ourGsId, `${p}.ourGsId`, ISA_ID),
     scac: c.string(o.scac, `${p}.scac`, SCAC),
     pollIntervalMs: c.int(o.pollIntervalMs, `${p}.pollIntervalMs`, 20, 600_000),
+    sandboxPerMinute: c.int(o.sandboxPerMinute, `${p}.sandboxPerMinute`, 1, 10_000),
   };
   if (o.dropDirectory !== undefined) {
     out.dropDirectory = c.string(o.dropDirectory, `${p}.dropDirectory`, /^[^\0]{1,4096}$/);
@@ -849,7 +859,19 @@ function webhooksSection(c: Checker, value: unknown): WebhooksConfig {
       o.trustedCaFile === undefined || o.trustedCaFile === null
         ? null
         : c.string(o.trustedCaFile, `${p}.trustedCaFile`),
+    nat64Prefixes: nat64PrefixesOf(c, o.nat64Prefixes, `${p}.nat64Prefixes`),
   };
+}
+
+// NAT64 prefixes (webhooks/address-policy.ts): /96 only, the last 32 bits zero, never ::/96 or ::ffff:0:0/96.
+function nat64PrefixesOf(c: Checker, value: unknown, p: string): string[] {
+  if (value === undefined) return [];
+  const prefixes = c.array(value, p, (v, q) => c.string(v, q), 16);
+  prefixes.forEach((text, i) => {
+    if (parseNat64Prefix(text) === null)
+      c.problems.push(`${p}[${i}]: must be an IPv6 /96 prefix such as 64:ff9b::/96 (the last 32 bits zero)`);
+  });
+  return prefixes;
 }
 
 /** Retention limits (issue 7 §9): every period is whole years in [2, 7]; anything else is refused. */

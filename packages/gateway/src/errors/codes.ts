@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   EDI_INTERCHANGE_INVALID: { status: 400, title: 'Interchange is not valid X12' },
   EDI_INTERCHANGE_DUPLICATE: { status: 409, title: 'Interchange control number was already received' },
   EDI_OUTBOUND_NOT_FOUND: { status: 404, title: 'No such outbound EDI message' },
+  EDI_SANDBOX_RATE_LIMITED: { status: 429, title: 'Too many sandbox interchanges from this partner' },
+  EDI_DROP_DIRECTORY_UNSAFE: { status: 409, title: 'Partner drop directory is a link or not in place' },
   // Resource server (auth/resource/): access tokens and DPoP proofs on control-plane routes. Each answer
   // also carries the RFC 6750 / RFC 9449 WWW-Authenticate error (docs/auth.md "Errors").
   AUTH_TOKEN_MISSING: { status: 401, title: 'An access token is required' },
@@ -134,7 +136,7 @@ export const ERROR_CODES = {
   WEBHOOK_TARGET_REDIRECT: { status: 502, title: 'Webhook target answered with a redirect' },
   WEBHOOK_TARGET_NOT_ALLOWED: { status: 502, title: 'Webhook target is no longer in the allow-list' },
   WEBHOOK_TARGET_UNREACHABLE: { status: 502, title: 'Webhook target could not be resolved or reached' },
-  WEBHOOK_TARGET_TLS: { status: 502, title: 'Webhook target TLS certificate is not trusted' },
+  WEBHOOK_TARGET_TLS: { status: 502, title: 'Webhook target TLS handshake failed' },
   WEBHOOK_TARGET_TIMEOUT: { status: 504, title: 'Webhook target did not answer in time' },
   WEBHOOK_TARGET_STATUS: { status: 502, title: 'Webhook target answered with a non-2xx status' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service temporarily unavailable' },
