@@ -12,7 +12,8 @@
  *    lock and one commit. Each promise resolves once its entry is committed.
  *  - publish() *integrates* committed entries into the compact range and *publishes* a checkpoint
  *    (C2SP tlog-checkpoint in a C2SP signed note) signed by BOTH audit keys, Ed25519 and ML-DSA-65. It
- *    runs on a timer, at least every second while the log grows, and once more on shutdown.
+ *    runs on a timer, at least every second while the log grows, and once more on shutdown. Just
+ *    before signing, the integrator (./integrator.ts) writes the tiles the new range filled.
  *
  * Threats: unbounded queueing when the sequencer is saturated (memory exhaustion, requests piling up
  * behind a lock) — the queue and the number of transactions waiting for the lock are bounded, a
@@ -29,6 +30,12 @@ import { GatewayError } from '../errors/gateway-error.ts';
 import { type Queryable, type Store, toSafeNumber } from '../store/store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { type AuditEvent, auditDocument } from './event.ts';
+import { AuditIntegrator } from './integrator.ts';
+import {
+  type RedactionSignatures,
+  type RedactionStatement,
+  signRedactionStatement,
+} from './redaction-format.ts';
 
 export interface AuditReceipt {
   index: number;
@@ -89,6 +96,7 @@ export class AuditLog {
   readonly #now: () => Date;
   readonly #options: AuditLogOptions;
   #frontier: MerkleFrontier | undefined;
+  readonly #integrator: AuditIntegrator;
   #latest: Checkpoint | undefined;
   #publishing: Promise<Checkpoint | undefined> | undefined;
   #queue: Queued[] = [];
@@ -106,6 +114,7 @@ export class AuditLog {
     this.#signer = signer;
     this.#now = now;
     this.#options = { ...DEFAULT_AUDIT_LOG_OPTIONS, ...options };
+    this.#integrator = new AuditIntegrator(store);
   }
 
   get origin(): string {
@@ -164,6 +173,19 @@ export class AuditLog {
 
   latestCheckpoint(): Checkpoint | undefined {
     return this.#latest;
+  }
+
+  /**
+   * Signs a redaction statement for this log's origin with both audit keys (./redaction-format.ts): the
+   * proof, in an `audit.entry.redacted` record, that a redaction stub was made with the keys and not by
+   * someone who can only write to the database. Only redaction statements: not a general signing oracle.
+   */
+  signRedaction(fields: Omit<RedactionStatement, 'origin'>): {
+    statement: RedactionStatement;
+    signatures: RedactionSignatures;
+  } {
+    const statement: RedactionStatement = { ...fields, origin: this.#signer.origin };
+    return { statement, signatures: signRedactionStatement(statement, this.#signer) };
   }
 
   /**
@@ -296,8 +318,12 @@ export class AuditLog {
         }
         frontier.append(row.leaf_hash);
       }
+      const folded = rows.map((r) => r.leaf_hash);
+      if (folded.length > 0) this.#integrator.observe(frontier.size - folded.length, folded);
       if (rows.length < INTEGRATE_BATCH) break;
     }
+    // Full tiles of the sealed range into audit_tiles, in bounded rounds (docs/audit.md "Integrator").
+    await this.#integrator.integrate(frontier.size);
     if (frontier.size === before && this.#latest !== undefined) return this.#latest;
     if (frontier.size === before && before === 0) return undefined;
     const rootHash = frontier.root();

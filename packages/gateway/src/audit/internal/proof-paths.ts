@@ -1,10 +1,15 @@
 /**
  * RFC 9162 §2.1.3.1 PATH and §2.1.4.1 PROOF/SUBPROOF over the tiled tree — the same top-down walks as
  * @fleetgate/core/merkle (inclusion.ts, consistency.ts), but each subtree hash comes from tiles
- * (TileReader.range) instead of from every leaf, so a proof costs O(log n) hashes read, not O(n).
+ * (TileReader.ranges) instead of from every leaf, so a proof costs O(log n) hashes read, not O(n).
+ * The walks depend only on the sizes, so each first lists the ranges it needs and the reader fetches
+ * every tile for all of them at once (one query for what its LRU lacks).
  * Not exported; callers validate the sizes and verify the result against the signed root.
  */
 import type { TileReader } from './tiles.ts';
+
+/** [start, end) of a subtree whose MTH a proof holds. */
+export type Range = readonly [number, number];
 
 /** Largest power of two strictly below n (n > 1). */
 function largestPowerOfTwoBelow(n: number): number {
@@ -13,19 +18,19 @@ function largestPowerOfTwoBelow(n: number): number {
   return k;
 }
 
-/** PATH(index, D[0:size]), ordered from the leaf's sibling up to the root's child. */
-export async function inclusionPath(tiles: TileReader, index: number, size: number): Promise<Uint8Array[]> {
-  const topDown: Uint8Array[] = [];
+/** The ranges of PATH(index, D[0:size]), ordered from the leaf's sibling up to the root's child. */
+export function inclusionRanges(index: number, size: number): Range[] {
+  const topDown: Range[] = [];
   let start = 0;
   let end = size;
   let m = index;
   while (end - start > 1) {
     const k = largestPowerOfTwoBelow(end - start);
     if (m < k) {
-      topDown.push(await tiles.range(start + k, end));
+      topDown.push([start + k, end]);
       end = start + k;
     } else {
-      topDown.push(await tiles.range(start, start + k));
+      topDown.push([start, start + k]);
       start += k;
       m -= k;
     }
@@ -33,32 +38,38 @@ export async function inclusionPath(tiles: TileReader, index: number, size: numb
   return topDown.reverse();
 }
 
-/** PROOF(size1, D[0:size2]) for 0 < size1 <= size2; empty when the sizes are equal. */
-export async function consistencyPath(
-  tiles: TileReader,
-  size1: number,
-  size2: number,
-): Promise<Uint8Array[]> {
-  const topDown: Uint8Array[] = [];
+/** The ranges of PROOF(size1, D[0:size2]) for 0 < size1 <= size2; none when the sizes are equal. */
+export function consistencyRanges(size1: number, size2: number): Range[] {
+  const topDown: Range[] = [];
   let start = 0;
   let end = size2;
   let m = size1;
   let complete = true;
   for (;;) {
     if (m === end - start) {
-      if (!complete) topDown.push(await tiles.range(start, end));
+      if (!complete) topDown.push([start, end]);
       break;
     }
     const k = largestPowerOfTwoBelow(end - start);
     if (m <= k) {
-      topDown.push(await tiles.range(start + k, end));
+      topDown.push([start + k, end]);
       end = start + k;
     } else {
-      topDown.push(await tiles.range(start, start + k));
+      topDown.push([start, start + k]);
       start += k;
       m -= k;
       complete = false;
     }
   }
   return topDown.reverse();
+}
+
+/** PATH(index, D[0:size]), ordered from the leaf's sibling up to the root's child. */
+export function inclusionPath(tiles: TileReader, index: number, size: number): Promise<Uint8Array[]> {
+  return tiles.ranges(inclusionRanges(index, size));
+}
+
+/** PROOF(size1, D[0:size2]) for 0 < size1 <= size2; empty when the sizes are equal. */
+export function consistencyPath(tiles: TileReader, size1: number, size2: number): Promise<Uint8Array[]> {
+  return tiles.ranges(consistencyRanges(size1, size2));
 }

@@ -12,7 +12,7 @@
 import { verifyConsistency } from '@fleetgate/core/merkle/consistency';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import type { Queryable } from '../../store/store.ts';
-import { consistencyPath } from '../internal/proof-paths.ts';
+import { consistencyRanges } from '../internal/proof-paths.ts';
 import { latestSignedCheckpoint, signedCheckpointAt } from '../internal/signed-checkpoint.ts';
 import { TileReader } from '../internal/tiles.ts';
 import type { TileCache } from './tile-cache.ts';
@@ -45,13 +45,20 @@ export async function proveConsistency(
     );
   }
   const tiles = new TileReader(db, latest.size, cache);
-  const proof = await consistencyPath(tiles, size1, size2);
   const [signed1, signed2] = await Promise.all([
     signedCheckpointAt(db, size1),
     size2 === latest.size ? latest : signedCheckpointAt(db, size2),
   ]);
-  const root1 = signed1?.rootHash ?? (await tiles.range(0, size1));
-  const root2 = signed2?.rootHash ?? (await tiles.range(0, size2));
+  // The proof and the roots of sizes never signed: every tile they need in one fetch.
+  const path = consistencyRanges(size1, size2);
+  const hashes = await tiles.ranges([
+    ...path,
+    ...(signed1 === undefined ? [[0, size1] as const] : []),
+    ...(signed2 === undefined ? [[0, size2] as const] : []),
+  ]);
+  const proof = hashes.slice(0, path.length);
+  const root1 = signed1?.rootHash ?? (hashes[path.length] as Uint8Array);
+  const root2 = signed2?.rootHash ?? (hashes.at(-1) as Uint8Array);
   if (!verifyConsistency({ size1, size2, root1, root2, proof })) {
     throw new GatewayError(
       'AUDIT_LOG_INCONSISTENT',

@@ -10,7 +10,7 @@
 import { verifyInclusion } from '@fleetgate/core/merkle/inclusion';
 import { GatewayError } from '../../errors/gateway-error.ts';
 import { type Queryable, toSafeNumber } from '../../store/store.ts';
-import { inclusionPath } from '../internal/proof-paths.ts';
+import { inclusionRanges, type Range } from '../internal/proof-paths.ts';
 import { latestSignedCheckpoint, signedCheckpointAt } from '../internal/signed-checkpoint.ts';
 import { TileReader } from '../internal/tiles.ts';
 import type { TileCache } from './tile-cache.ts';
@@ -57,10 +57,14 @@ export async function proveInclusion(
     throw new GatewayError('AUDIT_INDEX_PAST_SIZE', `index ${index} is not below size ${size}`);
   }
   const tiles = new TileReader(db, latest.size, cache);
-  const leafHash = await tiles.node(0, index);
-  const proof = await inclusionPath(tiles, index, size);
   const signed = size === latest.size ? latest : await signedCheckpointAt(db, size);
-  const rootHash = signed?.rootHash ?? (await tiles.range(0, size));
+  // The leaf, its path and (for a size never signed) the root: every tile they need in one fetch.
+  const ranges: Range[] = [[index, index + 1], ...inclusionRanges(index, size)];
+  if (signed === undefined) ranges.push([0, size]);
+  const hashes = await tiles.ranges(ranges);
+  const leafHash = hashes[0] as Uint8Array;
+  const proof = hashes.slice(1, ranges.length - (signed === undefined ? 1 : 0));
+  const rootHash = signed?.rootHash ?? (hashes.at(-1) as Uint8Array);
   if (!verifyInclusion({ index, size, leafHash, proof, root: rootHash })) {
     throw new GatewayError('AUDIT_LOG_INCONSISTENT', `entries no longer produce the root of size ${size}`);
   }

@@ -1,20 +1,29 @@
 /**
- * A bounded in-memory LRU of full C2SP tlog-tiles tiles (8 KiB each; default 4,096 tiles = 32 MiB) and
- * of their roots (32 bytes each, 64 times as many), one per gateway, shared by every read-API request. Full tiles never change once the tree contains them,
- * so entries are never invalidated, only evicted (threat: unbounded memory — the bound).
+ * A bounded in-memory LRU of C2SP tlog-tiles tiles, one per gateway, shared by every read-API request
+ * (threat: unbounded memory — the bound). Each entry is a TileTree: the tile's hashes (8 KiB when full)
+ * and, built the first time a proof needs a node inside it, the tile's internal perfect subtrees (255
+ * more hashes), so at most 16 KiB a tile: the default 2,048 tiles stay under 32 MiB. Beside it, the
+ * roots of full tiles (32 bytes each, 64 times as many), which partial tiles one level up are made of.
+ *
+ * A tile of a given width never changes once the tree contains it — full tiles, and partial tiles too
+ * (`level/index.p/width` is a fixed prefix of the tree) — so entries are never invalidated, only
+ * evicted.
  */
+import type { TileTree } from '../internal/tiles.ts';
+
 export class TileCache {
   readonly #max: number;
-  readonly #tiles = new Map<string, Uint8Array>();
-  /** MTH of each full tile (the hash the level above holds), 32 bytes each, bounded like the tiles. */
+  readonly #tiles = new Map<string, TileTree>();
+  /** MTH of each full tile (the hash the level above holds), 32 bytes each. */
   readonly #roots = new Map<string, Uint8Array>();
 
-  constructor(max = 4_096) {
+  constructor(max = 2_048) {
     this.#max = max;
   }
 
-  get(level: number, index: number): Uint8Array | undefined {
-    const key = `${level}/${index}`;
+  /** The tile (level, index) of `width` hashes (256: full), most recently used first. */
+  get(level: number, index: number, width = 256): TileTree | undefined {
+    const key = tileKey(level, index, width);
     const tile = this.#tiles.get(key);
     if (tile !== undefined) {
       this.#tiles.delete(key);
@@ -23,8 +32,8 @@ export class TileCache {
     return tile;
   }
 
-  set(level: number, index: number, tile: Uint8Array): void {
-    this.#tiles.set(`${level}/${index}`, tile);
+  set(level: number, index: number, tile: TileTree): void {
+    this.#tiles.set(tileKey(level, index, tile.width), tile);
     if (this.#tiles.size > this.#max) {
       const oldest = this.#tiles.keys().next().value;
       if (oldest !== undefined) this.#tiles.delete(oldest);
@@ -42,4 +51,8 @@ export class TileCache {
       if (oldest !== undefined) this.#roots.delete(oldest);
     }
   }
+}
+
+function tileKey(level: number, index: number, width: number): string {
+  return width === 256 ? `${level}/${index}` : `${level}/${index}.p/${width}`;
 }
