@@ -46,6 +46,7 @@ import {
 export type AuditProblemCode =
   | 'AUDIT_ENTRY_MISSING'
   | 'AUDIT_ENTRY_HASH_MISMATCH'
+  | 'AUDIT_ENTRY_NOT_INTEGRATED'
   | 'AUDIT_ENTRY_NOT_CANONICAL'
   | 'AUDIT_CHECKPOINT_SIGNATURE_MISSING'
   | 'AUDIT_CHECKPOINT_SIGNATURE_INVALID'
@@ -127,7 +128,17 @@ export interface AuditSourceCheckpoint {
  * (a malformed entry bundle).
  */
 export type AuditSourceItem =
-  | { kind: 'entry'; index: number; entry: string; storedLeafHash?: Uint8Array }
+  | {
+      kind: 'entry';
+      index: number;
+      entry: string;
+      storedLeafHash?: Uint8Array;
+      /**
+       * The leaf hash the integrator wrote at this index when the entry was sealed (its full level-0
+       * tile), where one exists: it names the exact index of rows moved whole or altered with their hash.
+       */
+      integratedLeafHash?: Uint8Array;
+    }
   | { kind: 'problem'; problem: AuditProblem };
 
 /**
@@ -168,9 +179,33 @@ export function storeAuditSource(store: Store): AuditEntrySource {
           'SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2',
           [String(from), PAGE],
         );
+        const first = rows[0];
+        const last = rows.at(-1);
+        // The full level-0 tiles (256 leaf hashes each) the integrator wrote over this page.
+        const tiles = new Map<number, Uint8Array>();
+        if (first !== undefined && last !== undefined) {
+          const tileRows = await store.query<{ idx: string; hashes: Uint8Array }>(
+            'SELECT idx, hashes FROM audit_tiles WHERE level = 0 AND idx BETWEEN $1 AND $2',
+            [
+              String(Math.floor(toSafeNumber(first.idx) / 256)),
+              String(Math.floor(toSafeNumber(last.idx) / 256)),
+            ],
+          );
+          for (const t of tileRows) tiles.set(toSafeNumber(t.idx), t.hashes);
+        }
         for (const row of rows) {
           const index = toSafeNumber(row.idx);
-          yield { kind: 'entry', index, entry: row.entry, storedLeafHash: row.leaf_hash };
+          const tile = tiles.get(Math.floor(index / 256));
+          const at = (index % 256) * 32;
+          yield {
+            kind: 'entry',
+            index,
+            entry: row.entry,
+            storedLeafHash: row.leaf_hash,
+            ...(tile === undefined || tile.length !== 8192
+              ? {}
+              : { integratedLeafHash: tile.subarray(at, at + 32) }),
+          };
           from = index + 1;
         }
         if (rows.length < PAGE) return;
@@ -295,6 +330,14 @@ export async function verifyAuditSource(
         code: 'AUDIT_ENTRY_HASH_MISMATCH',
         index,
         problem: 'entry does not match its stored leaf hash (entry or hash altered)',
+      });
+    }
+    if (item.integratedLeafHash !== undefined && toHex(hash) !== toHex(item.integratedLeafHash)) {
+      report({
+        code: 'AUDIT_ENTRY_NOT_INTEGRATED',
+        index,
+        problem:
+          'another leaf was integrated at this index when it was sealed (its level-0 tile): rows reordered, or entry and leaf hash altered together',
       });
     }
     if (index === frontier.size) {
