@@ -156,6 +156,18 @@ export class EdiPartner {
     return res;
   }
 
+  /** Moves past what the outbox already holds (documents of an earlier run), without fetching them. */
+  async skipExisting(): Promise<void> {
+    for (let page = 0; page < 1000; page++) {
+      const query =
+        this.#outboxCursor === undefined ? '' : `?after=${encodeURIComponent(this.#outboxCursor)}`;
+      const list = await this.#client.call('GET', `/v1/edi/outbound${query}`);
+      const items = Array.isArray(list.body.items) ? (list.body.items as Record<string, unknown>[]) : [];
+      if (list.status !== 200 || items.length === 0) return;
+      this.#outboxCursor = String(items.at(-1)?.id);
+    }
+  }
+
   /** Fetches every new outbound document from the EDI outbox. */
   async collect(): Promise<number> {
     let fetched = 0;

@@ -257,6 +257,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   });
   // The TMS registers its webhook endpoint through the API and keeps the secret it is shown once.
   const registrar = new TmsClient(url(a.controlPlane.port), credentialsOf(join(pki, 'partners', partner.id)));
+  // A re-run on the same data directory: the endpoints of earlier runs (other ports) are retired first.
+  const earlier = await registrar.call('GET', '/v1/webhooks/endpoints');
+  for (const item of Array.isArray(earlier.body.items) ? (earlier.body.items as { id?: unknown }[]) : [])
+    if (typeof item.id === 'string')
+      await registrar.call('DELETE', `/v1/webhooks/endpoints/${encodeURIComponent(item.id)}`);
   const endpoint = await registrar.call('POST', '/v1/webhooks/endpoints', { url: webhookUrl });
   registrar.close();
   if (endpoint.status === 201 && typeof endpoint.body.secret === 'string')
@@ -300,6 +305,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           // Never reused across runs on the same data directory: seconds since 2026 keep increasing.
           firstControlNumber: (Math.floor((Date.now() - Date.UTC(2026, 0, 1)) / 1000) % 900_000_000) + 1,
         });
+  await edi?.skipExisting().catch(() => undefined);
   let ediSequence = 0;
   let ediInFlight: Promise<void> = Promise.resolve();
   const ediTimer = setInterval(() => {
