@@ -102,11 +102,9 @@ describe('scripts/breaking.sh', () => {
     expect(run(r.dir, { FLEETGATE_BUF_AGAINST: 'HEAD^' }).status).toBe(0);
   });
 
-  it('finds no breaking change in this repository', () => {
-    if (spawnSync('git', ['-C', packageDir, 'rev-parse'], { stdio: 'ignore' }).status !== 0) {
-      console.warn('[skip] breaking check on this repository: not a git checkout');
-      return;
-    }
+  // Outside a git checkout there is nothing to compare against: reported as skipped, never as a pass.
+  const inGit = spawnSync('git', ['-C', packageDir, 'rev-parse'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!inGit)('finds no breaking change in this repository', () => {
     const result = spawnSync('bash', [script], { encoding: 'utf8', env: { ...process.env, BUF: buf } });
     expect(result.status, result.stdout + result.stderr).toBe(0);
   });

@@ -19,9 +19,7 @@ import { verifyConsistency } from '@fleetgate/core/merkle/consistency';
 import { leafHash } from '@fleetgate/core/merkle/hash';
 import { verifyInclusion } from '@fleetgate/core/merkle/inclusion';
 import { rootFromLeafHashes } from '@fleetgate/core/merkle/root';
-import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRedactCommand, auditRetentionCommand } from '../../../cli/src/commands/audit-retention.ts';
 import { formatReport, verifyDataDir } from '../../../cli/src/commands/audit-verify.ts';
 import type { AuditClass, AuditEvent } from '../../src/audit/event.ts';
 import { loadAuditVerifierKeys } from '../../src/audit/keys.ts';
@@ -42,6 +40,7 @@ import type { AuditRetentionConfig } from '../../src/config/config.ts';
 import { defaultConfig } from '../../src/config/config.ts';
 import { ConfigError, validateConfig } from '../../src/config/validate.ts';
 import { readCursor } from '../../src/tendering/lifecycle-feed.ts';
+import { fleetgate } from '../support/cli.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
@@ -64,31 +63,6 @@ function configWith(retention: unknown): unknown {
   doc.audit.retention = retention;
   return doc;
 }
-
-/** Runs a command object in-process, as packages/cli/src/main.ts would; its exit code and output. */
-async function cli(command: Command, args: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  const err = console.error;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
-  console.error = (...parts: unknown[]) => lines.push(parts.join(' '));
-  let code = -1;
-  try {
-    await command.exitOverride().parseAsync(args, { from: 'user' });
-    code = exit;
-  } catch (error) {
-    code = 1;
-    lines.push(`fleetgate: ${(error as Error).message}`);
-  } finally {
-    console.log = log;
-    console.error = err;
-  }
-  return { code, out: lines.join('\n') };
-}
-let exit = -1;
-const setExit = (c: number): void => {
-  exit = c;
-};
 
 describe('retention policy', () => {
   it('refuses periods outside 2-7 years, and redaction records in the policy', () => {
@@ -494,42 +468,8 @@ for (const engine of engines()) {
     });
 
     it('runs `audit retention run --dry-run` and `audit redact` against the data directory', async () => {
-      const options =
-        engine.name === 'postgres'
-          ? { env: { DATABASE_URL: engine.url }, postgresSchema: t.postgresSchema as string }
-          : { env: {} };
-      if (engine.name === 'pglite') await t.gateway.close(); // one process owns a PGlite directory
-      writeFileSync(join(t.dataDir, 'fleetgate.json'), JSON.stringify(t.gateway.config));
-      const dry = await cli(auditRetentionCommand(setExit, options), [
-        'run',
-        '--dry-run',
-        '--json',
-        '--data-dir',
-        t.dataDir,
-      ]);
-      expect(dry.code, dry.out).toBe(0);
-      expect(JSON.parse(dry.out)).toMatchObject({ dryRun: true, due: 0, redacted: 0 });
-      const target = idx.tender[3] as number;
-      const args = ['--data-dir', t.dataDir, '--index', String(target), '--operator', 'ops-bob'];
-      const young = await cli(auditRedactCommand(setExit, options), [...args, '--reason', 'court order 7']);
-      expect(young.code).toBe(1);
-      expect(young.out).toMatch(/younger than the minimum retention of 2 years/);
-      const ok = await cli(auditRedactCommand(setExit, options), [
-        ...args,
-        '--reason',
-        'court order 7',
-        '--legal-erasure',
-      ]);
-      expect(ok.code, ok.out).toBe(0);
-      expect(ok.out).toContain(`redacted entry ${target} (tender.decided)`);
-      expect(ok.out).toContain(original.get(target)?.leaf as string);
-      const again = await cli(auditRedactCommand(setExit, options), [...args, '--reason', 'court order 7']);
-      expect(again.code).toBe(1);
-      expect(again.out).toContain('already redacted');
-      const noReason = await cli(auditRedactCommand(setExit, options), args);
-      expect(noReason.code).not.toBe(0);
-      // `audit verify --data-dir` lists each redaction with its signed reason code, and passes.
-      const verifyEnv =
+      // The real `fleetgate` binary in a child process; on PostgreSQL it reaches this test's schema.
+      const env =
         engine.name === 'postgres' && engine.url !== undefined
           ? {
               DATABASE_URL: `${engine.url}${engine.url.includes('?') ? '&' : '?'}options=${encodeURIComponent(
@@ -537,7 +477,35 @@ for (const engine of engines()) {
               )}`,
             }
           : {};
-      const report = await verifyDataDir(t.dataDir, true, verifyEnv);
+      const cli = async (args: string[]) => {
+        const r = await fleetgate(['audit', ...args], env);
+        return { code: r.code, out: r.out + r.err };
+      };
+      if (engine.name === 'pglite') await t.gateway.close(); // one process owns a PGlite directory
+      writeFileSync(join(t.dataDir, 'fleetgate.json'), JSON.stringify(t.gateway.config));
+      const dry = await fleetgate(
+        ['audit', 'retention', 'run', '--dry-run', '--json', '--data-dir', t.dataDir],
+        env,
+      );
+      expect(dry.code, dry.out + dry.err).toBe(0);
+      expect(JSON.parse(dry.out)).toMatchObject({ dryRun: true, due: 0, redacted: 0 });
+      const target = idx.tender[3] as number;
+      const args = ['redact', '--data-dir', t.dataDir, '--index', String(target), '--operator', 'ops-bob'];
+      const young = await cli([...args, '--reason', 'court order 7']);
+      expect(young.code).toBe(1);
+      expect(young.out).toMatch(/younger than the minimum retention of 2 years/);
+      const ok = await cli([...args, '--reason', 'court order 7', '--legal-erasure']);
+      expect(ok.code, ok.out).toBe(0);
+      expect(ok.out).toContain(`redacted entry ${target} (tender.decided)`);
+      expect(ok.out).toContain(original.get(target)?.leaf as string);
+      const again = await cli([...args, '--reason', 'court order 7']);
+      expect(again.code).toBe(1);
+      expect(again.out).toContain('already redacted');
+      const noReason = await cli(args);
+      expect(noReason.code).not.toBe(0);
+      expect(noReason.out).toMatch(/--reason/);
+      // `audit verify --data-dir` lists each redaction with its signed reason code, and passes.
+      const report = await verifyDataDir(t.dataDir, true, env);
       const text = formatReport(report);
       expect(report.ok, text).toBe(true);
       expect(text).toMatch(new RegExp(`redacted index ${target} \\(tender\\.decided\\): LEGAL_ERASURE at `));
