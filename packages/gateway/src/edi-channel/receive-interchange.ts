@@ -22,7 +22,7 @@
  * traffic reaching production, BOLA by reference (OWASP API1), hostile files (API4, API10: the codec).
  */
 import { createHash } from 'node:crypto';
-import { tenderPolicyViolation } from '../auth/policy/enforce-tender.ts';
+import { policyRefusedEvent, tenderPolicyViolation } from '../auth/policy/enforce-tender.ts';
 import type { ClientPolicy } from '../auth/policy/policy.ts';
 import type { PartnerEdiConfig } from '../config/config.ts';
 import { type OutboundEnvelope, replyEnvelope } from '../edi/envelope.ts';
@@ -422,22 +422,10 @@ async function receiveSet(c: SetContext, group: FunctionalGroup, set: Transactio
   }
   const violation = tenderPolicyViolation(sender.policy, request, deps.config.lanes);
   if (violation !== undefined) {
-    await deps.audit.appendInTx(tx, {
-      class: 'auth.policy.refused',
-      actor: { kind: 'partner', id: sender.id, certSha256: sender.certSha256 },
-      subject: { kind: 'tender-request', id: request.reference },
-      outcome: 'rejected',
-      reasons: [violation.code],
-      details: {
-        tenant: sender.tenant,
-        tokenId: sender.tokenId,
-        origin: request.origin,
-        destination: request.destination,
-        equipment: request.equipment,
-        pickupStart: request.pickupWindow.start,
-        pickupEnd: request.pickupWindow.end,
-      },
-    });
+    await deps.audit.appendInTx(
+      tx,
+      policyRefusedEvent({ ...sender, clientId: sender.id }, request, violation),
+    );
     await respond990(c, group, set, tender, 'decline', [violation.code]);
     return { result: { ...known, outcome: 'refused', reasons: [violation.code] } };
   }

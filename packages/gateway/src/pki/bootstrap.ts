@@ -286,21 +286,25 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
   );
   if (!root.certificate.ca) throw conflict(`root certificate is not a CA: ${root.paths.cert}`);
 
-  const intermediate = await ensureCaUnit(
-    caPaths(dataDir, 'intermediate'),
-    keys,
-    'fleetgate-intermediate',
-    async (privateKey) => {
-      const ca = await createIntermediateCa(await root.issuing(), {
-        privateKey,
-        permitted,
-        ...timing('intermediate'),
-      });
-      return ca.certificate;
-    },
-    written,
-    context,
-  );
+  // The shared intermediate and each tenant's issuing CA: intermediates under the current root.
+  const issuingCa = (paths: CaPaths, keyName: string, commonName?: string) =>
+    ensureCaUnit(
+      paths,
+      keys,
+      keyName,
+      async (privateKey) => {
+        const ca = await createIntermediateCa(await root.issuing(), {
+          ...(commonName === undefined ? {} : { commonName }),
+          privateKey,
+          permitted,
+          ...timing('intermediate'),
+        });
+        return ca.certificate;
+      },
+      written,
+      context,
+    );
+  const intermediate = await issuingCa(caPaths(dataDir, 'intermediate'), 'fleetgate-intermediate');
   const intermediateCert = intermediate.certificate;
   if (
     !intermediateCert.checkIssued(root.certificate) ||
@@ -319,21 +323,10 @@ export async function bootstrapPki(dataDir: string, options: BootstrapPkiOptions
   const tenantCas: Record<string, CaPaths> = Object.create(null);
   const tenantCerts: X509Certificate[] = [];
   for (const tenant of tenants) {
-    const unit = await ensureCaUnit(
+    const unit = await issuingCa(
       tenantCaPaths(dataDir, tenant),
-      keys,
       `fleetgate-tenant-${tenant}`,
-      async (privateKey) => {
-        const ca = await createIntermediateCa(await root.issuing(), {
-          commonName: `fleetgate Issuing CA ${tenant}`.slice(0, 64),
-          privateKey,
-          permitted,
-          ...timing('intermediate'),
-        });
-        return ca.certificate;
-      },
-      written,
-      context,
+      `fleetgate Issuing CA ${tenant}`.slice(0, 64),
     );
     if (!unit.certificate.ca || !unit.certificate.verify(root.certificate.publicKey)) {
       throw conflict(`tenant CA was not issued by the current root: ${unit.paths.cert}`);

@@ -49,9 +49,3 @@ export function matchesPrefix(url: URL, prefix: string): boolean {
 export function isAllowed(url: URL, allowedUrls: readonly string[]): boolean {
   return allowedUrls.some((prefix) => matchesPrefix(url, prefix));
 }
-
-/** A prefix as the configuration may hold it: an endpoint URL without query. */
-export function validPrefix(prefix: string): boolean {
-  const url = parseEndpointUrl(prefix);
-  return typeof url !== 'string' && url.search === '';
-}

@@ -6,7 +6,6 @@
  * every tile for all of them at once (one query for what its LRU lacks).
  * Not exported; callers validate the sizes and verify the result against the signed root.
  */
-import type { TileReader } from './tiles.ts';
 
 /** [start, end) of a subtree whose MTH a proof holds. */
 export type Range = readonly [number, number];
@@ -62,14 +61,4 @@ export function consistencyRanges(size1: number, size2: number): Range[] {
     }
   }
   return topDown.reverse();
-}
-
-/** PATH(index, D[0:size]), ordered from the leaf's sibling up to the root's child. */
-export function inclusionPath(tiles: TileReader, index: number, size: number): Promise<Uint8Array[]> {
-  return tiles.ranges(inclusionRanges(index, size));
-}
-
-/** PROOF(size1, D[0:size2]) for 0 < size1 <= size2; empty when the sizes are equal. */
-export function consistencyPath(tiles: TileReader, size1: number, size2: number): Promise<Uint8Array[]> {
-  return tiles.ranges(consistencyRanges(size1, size2));
 }

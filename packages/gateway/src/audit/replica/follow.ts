@@ -32,8 +32,9 @@
 import { toHex } from '@fleetgate/core/bytes';
 import { verifyConsistency } from '@fleetgate/core/merkle/consistency';
 import { MerkleFrontier } from '@fleetgate/core/merkle/frontier';
-import { leafHash, nodeHash } from '@fleetgate/core/merkle/hash';
+import { leafHash } from '@fleetgate/core/merkle/hash';
 import { parseCheckpoint } from '@fleetgate/core/note/checkpoint';
+import { perfectRoot } from '../internal/tiles.ts';
 import { parseRedactionStub, stubLeafHash } from '../redaction-format.ts';
 import { checkSignatures } from '../verify.ts';
 import type { PinnedAuditKeys } from '../verify-keys.ts';
@@ -199,19 +200,6 @@ async function loadHeld(target: ReplicaTarget, keys: PinnedAuditKeys): Promise<H
     throw invalid(`compact range does not produce the root of checkpoints/${size}`);
   }
   return { size, frontier, root: signed.root, note };
-}
-
-/** Root of a perfect tree over 256 concatenated hashes (a full tile). */
-function tileRoot(tile: Uint8Array): Uint8Array {
-  let level: Uint8Array[] = [];
-  for (let i = 0; i < tile.byteLength; i += HASH_SIZE) level.push(tile.subarray(i, i + HASH_SIZE));
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2)
-      next.push(nodeHash(level[i] as Uint8Array, level[i + 1] as Uint8Array));
-    level = next;
-  }
-  return level[0] as Uint8Array;
 }
 
 function entryLeafHash(entry: string): Uint8Array {
@@ -453,7 +441,7 @@ async function writeTiles(
       parts.push(...fresh.slice(Math.max(start, oldCount) - oldCount, start + width - oldCount));
       const tile = concat(parts);
       await target.putImmutable(tilePath(level, n, width), tile);
-      if (width === TILE_WIDTH) next.push(tileRoot(tile));
+      if (width === TILE_WIDTH) next.push(perfectRoot(tile));
     }
     fresh = next;
   }

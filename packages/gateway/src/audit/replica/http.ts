@@ -112,9 +112,3 @@ export async function httpGet(
   }
   return res.body;
 }
-
-export async function httpGetText(url: string, options: HttpOptions): Promise<string> {
-  const body = (await httpGet(url, options)) as Uint8Array;
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(body);
-  return text;
-}

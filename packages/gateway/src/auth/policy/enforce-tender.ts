@@ -9,6 +9,7 @@
  * Threat: a partner credential (or a stolen token) used for freight the partner is not contracted for —
  * another lane, hazardous equipment, or a pickup outside its agreed operating hours.
  */
+import type { AuditEvent } from '../../audit/event.ts';
 import type { AuditLog } from '../../audit/log.ts';
 import type { LaneConfig } from '../../config/config.ts';
 import type { ErrorCode } from '../../errors/codes.ts';
@@ -66,7 +67,17 @@ export async function enforceTenderPolicy(
 ): Promise<void> {
   const violation = tenderPolicyViolation(policy, tender, deps.lanes);
   if (violation === undefined) return;
-  await deps.audit.append({
+  await deps.audit.append(policyRefusedEvent(subject, tender, violation));
+  throw new GatewayError(violation.code, violation.detail);
+}
+
+/** The `auth.policy.refused` audit event of a tender that breaks its client's policy (both channels). */
+export function policyRefusedEvent(
+  subject: PolicySubject,
+  tender: TenderRequest,
+  violation: PolicyViolation,
+): AuditEvent {
+  return {
     class: 'auth.policy.refused',
     actor: { kind: 'partner', id: subject.clientId, certSha256: subject.certSha256 },
     subject: { kind: 'tender-request', id: tender.reference },
@@ -81,6 +92,5 @@ export async function enforceTenderPolicy(
       pickupStart: tender.pickupWindow.start,
       pickupEnd: tender.pickupWindow.end,
     },
-  });
-  throw new GatewayError(violation.code, violation.detail);
+  };
 }

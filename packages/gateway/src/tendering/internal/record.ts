@@ -43,22 +43,12 @@ export interface Receipt {
   auditIndex: number;
 }
 
-export interface TenderView {
+/** The tender as requested (every TenderRequest field) and as decided. */
+export interface TenderView extends TenderRequest {
   id: string;
-  reference: string;
   status: string;
   reasonCodes: string[];
   laneId: string | null;
-  origin: string;
-  destination: string;
-  equipment: string;
-  weightKg: number;
-  hazmat: boolean;
-  pickupWindow: { start: string; end: string };
-  deliverBy: string;
-  stops?: TenderRequest['stops'];
-  rate?: TenderRequest['rate'];
-  references?: TenderRequest['references'];
   vehicleId: string | null;
   decidedBy: string;
   createdAt: string;
