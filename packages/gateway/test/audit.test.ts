@@ -11,9 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../src/audit/event.ts';
 import { AuditLog } from '../src/audit/log.ts';
 import { verifyAuditLog } from '../src/audit/verify.ts';
-import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
-import { dropSchema, engines, uniqueSchema } from './support/engines.ts';
+import { closeTestStore, engines, openTestStore } from './support/engines.ts';
 
 const ORIGIN = 'test.fleetgate/audit';
 const event = (i: number): AuditEvent => ({
@@ -42,12 +41,7 @@ for (const engine of engines()) {
       });
 
     beforeEach(async () => {
-      schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
-      store = await openStore(
-        engine.name === 'postgres' && engine.url
-          ? { engine: 'postgres', url: engine.url, ...(schema ? { schema } : {}) }
-          : { engine: 'pglite', dataDir: undefined },
-      );
+      ({ store, schema } = await openTestStore(engine));
       log = new AuditLog(store, signer);
       for (let i = 0; i < 10; i += 1) await log.append(event(i));
       await log.publish();
@@ -55,8 +49,7 @@ for (const engine of engines()) {
       await log.publish();
     });
     afterEach(async () => {
-      await store.close();
-      if (schema && engine.url) await dropSchema(engine.url, schema);
+      await closeTestStore(engine, store, schema);
     });
 
     it('assigns dense indices, publishes signed checkpoints, and verifies', async () => {

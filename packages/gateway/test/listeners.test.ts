@@ -5,7 +5,6 @@
  * each partner first gets a certificate-bound one from POST /oauth/token with its certificate.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedCa, loadIssuingCa } from '../src/pki/ca.ts';
@@ -13,6 +12,7 @@ import { issuePartnerCertificate } from '../src/pki/issue.ts';
 
 import { send } from './auth/resource/support/gateway.ts';
 import { partnerToken } from './auth/resource/support/oauth.ts';
+import { curlAsPartner } from './support/curl.ts';
 import { engines } from './support/engines.ts';
 import { type Credentials, startTestGateway, type TestGateway } from './support/harness.ts';
 import { httpsRequest } from './support/https-client.ts';
@@ -160,15 +160,7 @@ for (const engine of engines()) {
     });
 
     it('curl with the partner certificate gets a token, creates a tender and gets a receipt', async () => {
-      const dir = join(t.dataDir, 'pki', 'partners', 'acme-tms');
-      const { out: tokenOut } = await runPeer('curl', [
-        '-sS',
-        '--cacert',
-        t.caPath,
-        '--cert',
-        join(dir, 'chain.pem'),
-        '--key',
-        join(dir, 'key.pem'),
+      const { out: tokenOut } = await curlAsPartner(t, 'acme-tms', [
         '-d',
         'grant_type=client_credentials',
         '-d',
@@ -180,14 +172,7 @@ for (const engine of engines()) {
       const issued = JSON.parse(tokenOut) as { access_token: string; token_type: string };
       expect(issued.token_type).toBe('Bearer');
       const body = JSON.stringify(tender('CURL-1'));
-      const { out: stdout } = await runPeer('curl', [
-        '-sS',
-        '--cacert',
-        t.caPath,
-        '--cert',
-        join(dir, 'chain.pem'),
-        '--key',
-        join(dir, 'key.pem'),
+      const { out: stdout } = await curlAsPartner(t, 'acme-tms', [
         '-H',
         'content-type: application/json',
         '-H',

@@ -13,32 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/audit/canonical-json.ts';
-import { auditDocument } from '../../src/audit/event.ts';
 import { HttpsSink } from '../../src/audit/export/https-sink.ts';
-import type { ExportRecord } from '../../src/audit/export/sink.ts';
 import { SyslogTlsSink } from '../../src/audit/export/syslog-tls-sink.ts';
-import { toOcsfEvent } from '../../src/audit/ocsf/map-entry.ts';
-import { runPeer } from '../support/run.ts';
+import { tenderDecidedRecord } from '../support/export-record.ts';
+import { selfSignedCertificate } from '../support/self-signed.ts';
 
-const event = toOcsfEvent(
-  {
-    index: 7,
-    entry: canonicalJson(
-      auditDocument(
-        {
-          class: 'tender.decided',
-          actor: { kind: 'partner', id: 'acme-tms' },
-          subject: { kind: 'tender', id: 'tnd_7' },
-          outcome: 'accepted',
-        },
-        new Date(),
-      ),
-    ),
-  },
-  'fleetgate.test/audit',
-);
-const record: ExportRecord = { index: 7, event, json: JSON.stringify(event) };
+const record = tenderDecidedRecord(7);
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -54,23 +34,7 @@ describe('SIEM sinks against misbehaving peers', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fleetgate-export-deadline-'));
-    const made = await runPeer('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
+    const made = await selfSignedCertificate(dir, '/CN=localhost', [
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ]);
     expect(made.code, made.out).toBe(0);

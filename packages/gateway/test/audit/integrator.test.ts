@@ -22,9 +22,8 @@ import { proveConsistency } from '../../src/audit/read/consistency-proof.ts';
 import { proveInclusion } from '../../src/audit/read/inclusion-proof.ts';
 import { TileCache } from '../../src/audit/read/tile-cache.ts';
 import { readTile } from '../../src/audit/read/tiles.ts';
-import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
-import { dropSchema, engines, uniqueSchema } from '../support/engines.ts';
+import { closeTestStore, engines, openTestStore } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
 
@@ -87,16 +86,10 @@ for (const engine of engines()) {
     const signer = { origin: ORIGIN, privateKey: ed.privateKey, mlDsaPrivateKey: ml.privateKey };
 
     beforeEach(async () => {
-      schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
-      store = await openStore(
-        engine.name === 'postgres' && engine.url
-          ? { engine: 'postgres', url: engine.url, ...(schema ? { schema } : {}) }
-          : { engine: 'pglite', dataDir: undefined },
-      );
+      ({ store, schema } = await openTestStore(engine));
     });
     afterEach(async () => {
-      await store.close();
-      if (schema && engine.url) await dropSchema(engine.url, schema);
+      await closeTestStore(engine, store, schema);
     });
 
     it('writes every full tile when the checkpoint is published, before any read', async () => {

@@ -5,12 +5,11 @@
  * way a receipt can be wrong: a signature stripped (either one), an altered signature, a truncated or
  * extended proof, an altered entry, a checkpoint for another size, keys of another log.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceiptJson, verifyAuditReceipt } from '../../src/audit/verify-receipt.ts';
+import { curlAsPartner } from '../support/curl.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
-import { runPeer } from '../support/run.ts';
 import { tenderBody } from '../support/tender-body.ts';
 
 for (const engine of engines()) {
@@ -25,15 +24,7 @@ for (const engine of engines()) {
     afterAll(async () => t?.stop());
 
     const curl = async (args: string[]) => {
-      const dir = join(t.dataDir, 'pki', 'partners', 'acme-tms');
-      const { out } = await runPeer('curl', [
-        '-sS',
-        '--cacert',
-        t.caPath,
-        '--cert',
-        join(dir, 'chain.pem'),
-        '--key',
-        join(dir, 'key.pem'),
+      const { out } = await curlAsPartner(t, 'acme-tms', [
         '-w',
         '\n%{http_code} %header{retry-after}',
         ...args,

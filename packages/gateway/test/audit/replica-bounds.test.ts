@@ -28,7 +28,7 @@ import { dirTarget } from '../../src/audit/replica/target.ts';
 import { verifyAuditSource } from '../../src/audit/verify.ts';
 import { parsePinnedAuditKeys } from '../../src/audit/verify-keys.ts';
 import { gatewayTlogReader, tlogAuditSource } from '../../src/audit/verify-source-tiles.ts';
-import { fleetgate } from '../support/cli.ts';
+import { auditReplicateOnce, auditVerify } from '../support/cli.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
@@ -54,26 +54,9 @@ for (const engine of engines()) {
     const sizes: number[] = [];
     const servers: Server[] = [];
     const keys = () => parsePinnedAuditKeys(readFileSync(vkeyFile, 'utf8'));
-    const verifyFrom = (from: string) =>
-      fleetgate(['audit', 'verify', '--from', from, '--vkey', vkeyFile, '--ca', t.caPath]);
+    const verifyFrom = (from: string) => auditVerify(t, vkeyFile, from);
     const replicate = (to: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
-      fleetgate(
-        [
-          'audit',
-          'replicate',
-          '--from',
-          t.url.public,
-          '--to',
-          to,
-          '--vkey',
-          vkeyFile,
-          '--ca',
-          t.caPath,
-          '--once',
-          ...extra,
-        ],
-        env,
-      );
+      auditReplicateOnce(t, vkeyFile, to, extra, env);
     const serve = async (handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> => {
       const pki = join(t.dataDir, 'pki', 'server');
       const server = createServer(

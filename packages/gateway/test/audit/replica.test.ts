@@ -27,7 +27,7 @@ import { signNote } from '@fleetgate/core/note/signed-note';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.ts';
 import { loadAuditKeys } from '../../src/audit/keys.ts';
-import { fleetgate } from '../support/cli.ts';
+import { auditReplicateOnce, auditVerify } from '../support/cli.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
@@ -79,23 +79,8 @@ for (const engine of engines()) {
     let size1: number;
     let size2: number;
     const get = (path: string) => httpsRequest(`${t.url.public}${path}`, { ca });
-    const replicate = (to: string, extra: string[] = []) =>
-      fleetgate([
-        'audit',
-        'replicate',
-        '--from',
-        t.url.public,
-        '--to',
-        to,
-        '--vkey',
-        vkeyFile,
-        '--ca',
-        t.caPath,
-        '--once',
-        ...extra,
-      ]);
-    const verifyFrom = (from: string) =>
-      fleetgate(['audit', 'verify', '--from', from, '--vkey', vkeyFile, '--ca', t.caPath]);
+    const replicate = (to: string, extra: string[] = []) => auditReplicateOnce(t, vkeyFile, to, extra);
+    const verifyFrom = (from: string) => auditVerify(t, vkeyFile, from);
     const copy = (name: string): string => {
       const dir = join(work, name);
       cpSync(replica, dir, { recursive: true });

@@ -12,9 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.ts';
 import { AuditLog, type AuditLogOptions } from '../../src/audit/log.ts';
 import { verifyAuditLog } from '../../src/audit/verify.ts';
-import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
-import { dropSchema, engines, uniqueSchema } from '../support/engines.ts';
+import { closeTestStore, engines, openTestStore } from '../support/engines.ts';
 
 const ORIGIN = 'test.fleetgate/audit';
 const ed = generateKeyPairSync('ed25519');
@@ -39,16 +38,10 @@ for (const engine of engines()) {
       );
 
     beforeEach(async () => {
-      schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
-      store = await openStore(
-        engine.name === 'postgres' && engine.url
-          ? { engine: 'postgres', url: engine.url, ...(schema ? { schema } : {}) }
-          : { engine: 'pglite', dataDir: undefined },
-      );
+      ({ store, schema } = await openTestStore(engine));
     });
     afterEach(async () => {
-      await store.close();
-      if (schema && engine.url) await dropSchema(engine.url, schema);
+      await closeTestStore(engine, store, schema);
     });
 
     it('group-sequences concurrent appends into dense, unique indices that verify', async () => {

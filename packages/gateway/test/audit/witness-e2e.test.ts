@@ -10,7 +10,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCheckpoint } from '@fleetgate/core/note/checkpoint';
@@ -29,6 +28,7 @@ import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
 import { httpsRequest } from '../support/https-client.ts';
 import { selfSignedCertificate } from '../support/self-signed.ts';
+import { freePort, until } from '../support/wait.ts';
 
 const WITNESS = 'witness.test/e2e';
 
@@ -40,28 +40,6 @@ const event = (i: number): AuditEvent => ({
   reasons: ['LANE_SERVED'],
   details: { n: i },
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a value (not undefined), for at most `ms`. */
-async function until<T>(probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 for (const engine of engines()) {
   describe(`witness end to end on ${engine.name}`, () => {

@@ -9,7 +9,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,29 +19,11 @@ import { WitnessStateStore } from '../../src/audit/witness/state.ts';
 import { Witness, witnessedLogFromVkeys } from '../../src/audit/witness/witness.ts';
 import { engines } from '../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../support/harness.ts';
+import { freePort, until as untilFor } from '../support/wait.ts';
 
 const WITNESS = 'witness.test/fork';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(probe: () => Promise<T | undefined>): Promise<T> => untilFor(probe, 45_000);
 
 for (const engine of engines()) {
   describe(`a witness reporting a fork, on ${engine.name}`, () => {

@@ -22,20 +22,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOperator } from '../../src/tendering/tenant-scope.ts';
 import { engines } from '../support/engines.ts';
+import { waitFor as until } from '../support/wait.ts';
 import type { TenderApi } from '../tendering/support.ts';
 import { nextIcn, startEdiApi, tender204, upload } from './support.ts';
 
 const ship = () => `SH-${randomBytes(4).toString('hex').toUpperCase()}`;
-
-/** Waits (bounded) until `check` holds; the bound is generous, nothing is asserted about time. */
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 400; i += 1) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 type Partner = 'acme-tms' | 'globex-tms';
 

@@ -34,3 +34,41 @@ export function fleetgate(args: readonly string[], env: NodeJS.ProcessEnv = {}):
     child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
   });
 }
+
+/** A test gateway as the `audit` commands see it: its public URL and the CA file that pins its TLS. */
+interface AuditSource {
+  url: { public: string };
+  caPath: string;
+}
+
+/** `fleetgate audit replicate --once` from the gateway's public URL to `to`, pinned to `vkeyFile` and its CA. */
+export function auditReplicateOnce(
+  t: AuditSource,
+  vkeyFile: string,
+  to: string,
+  extra: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  return fleetgate(
+    [
+      'audit',
+      'replicate',
+      '--from',
+      t.url.public,
+      '--to',
+      to,
+      '--vkey',
+      vkeyFile,
+      '--ca',
+      t.caPath,
+      '--once',
+      ...extra,
+    ],
+    env,
+  );
+}
+
+/** `fleetgate audit verify --from <from>` pinned to `vkeyFile` and the gateway's CA. */
+export function auditVerify(t: AuditSource, vkeyFile: string, from: string): Promise<CliResult> {
+  return fleetgate(['audit', 'verify', '--from', from, '--vkey', vkeyFile, '--ca', t.caPath]);
+}

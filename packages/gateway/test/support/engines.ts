@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/store.ts';
 
 export interface EngineCase {
   name: 'pglite' | 'postgres';
@@ -34,4 +36,27 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A fresh store on `engine`: in-memory PGlite, or a schema of its own (returned) on PostgreSQL. */
+export async function openTestStore(
+  engine: EngineCase,
+): Promise<{ store: Store; schema: string | undefined }> {
+  const schema = engine.name === 'postgres' ? uniqueSchema() : undefined;
+  const store = await openStore(
+    engine.name === 'postgres' && engine.url
+      ? { engine: 'postgres', url: engine.url, ...(schema ? { schema } : {}) }
+      : { engine: 'pglite', dataDir: undefined },
+  );
+  return { store, schema };
+}
+
+/** Closes a store from openTestStore and drops its PostgreSQL schema. */
+export async function closeTestStore(
+  engine: EngineCase,
+  store: Store,
+  schema: string | undefined,
+): Promise<void> {
+  await store.close();
+  if (schema && engine.url) await dropSchema(engine.url, schema);
 }

@@ -11,53 +11,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/audit/canonical-json.ts';
-import { auditDocument } from '../../src/audit/event.ts';
 import { HttpsSink } from '../../src/audit/export/https-sink.ts';
-import type { ExportRecord } from '../../src/audit/export/sink.ts';
 import { SyslogTlsSink } from '../../src/audit/export/syslog-tls-sink.ts';
-import { toOcsfEvent } from '../../src/audit/ocsf/map-entry.ts';
 import { OUTBOUND_CIPHERS } from '../../src/http/outbound-tls.ts';
 import { deliverOnce } from '../../src/webhooks/deliver.ts';
-import { runPeer } from '../support/run.ts';
+import { tenderDecidedRecord } from '../support/export-record.ts';
+import { selfSignedCertificate } from '../support/self-signed.ts';
+import { freePort } from '../support/wait.ts';
 
 const CBC_SUITE = 'ECDHE-ECDSA-AES128-SHA256';
 const GCM_SUITE = 'ECDHE-ECDSA-AES128-GCM-SHA256';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const event = toOcsfEvent(
-  {
-    index: 1,
-    entry: canonicalJson(
-      auditDocument(
-        {
-          class: 'tender.decided',
-          actor: { kind: 'partner', id: 'acme-tms' },
-          subject: { kind: 'tender', id: 'tnd_1' },
-          outcome: 'accepted',
-        },
-        new Date(),
-      ),
-    ),
-  },
-  'fleetgate.test/audit',
-);
-const record: ExportRecord = { index: 1, event, json: JSON.stringify(event) };
+const record = tenderDecidedRecord(1);
 
 describe('outbound TLS: ECDHE + AEAD only under TLS 1.2', () => {
   let dir: string;
@@ -73,23 +42,7 @@ describe('outbound TLS: ECDHE + AEAD only under TLS 1.2', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fleetgate-outbound-tls-'));
-    const made = await runPeer('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
+    const made = await selfSignedCertificate(dir, '/CN=localhost', [
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ]);
     expect(made.code, made.out).toBe(0);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerClient } from '../../../src/auth/server/register-client.ts';
+import { curlAsPartner } from '../../support/curl.ts';
 import { engines } from '../../support/engines.ts';
 import { startTestGateway, type TestGateway } from '../../support/harness.ts';
 import { httpsRequest } from '../../support/https-client.ts';
@@ -424,15 +425,7 @@ for (const engine of engines()) {
     });
 
     it('curl gets a certificate-bound token with the partner certificate (RFC 6749 form POST)', async () => {
-      const dir = join(t.dataDir, 'pki', 'partners', 'acme-tms');
-      const { out, code } = await runPeer('curl', [
-        '-sS',
-        '--cacert',
-        t.caPath,
-        '--cert',
-        join(dir, 'chain.pem'),
-        '--key',
-        join(dir, 'key.pem'),
+      const { out, code } = await curlAsPartner(t, 'acme-tms', [
         '-d',
         'grant_type=client_credentials',
         '-d',
